@@ -1,0 +1,83 @@
+/**
+ * The one error class of twinedge and its code table.
+ *
+ * Codes are stable: they never change meaning and are never reused; messages may improve.
+ * The README's error list is kept in step with this table by a test. Misuse of an internal API
+ * throws a plain TypeError instead: nothing should branch on it.
+ */
+
+export type ExitCode = 0 | 1 | 2 | 3;
+
+interface CodeEntry {
+  /** What went wrong. */
+  readonly meaning: string;
+  /** What the operator should do about it. */
+  readonly action: string;
+  /** The process exit code when this error ends a command. */
+  readonly exit: ExitCode;
+}
+
+export const ERROR_CODES = {
+  USAGE_BAD_ARGUMENT: { meaning: 'A command-line argument is missing, unknown or malformed.', action: 'Run the command with --help and correct the arguments.', exit: 2 },
+  CONFIG_FILE_UNREADABLE: { meaning: 'The config file does not exist or cannot be read.', action: 'Check the path given to --config and its permissions.', exit: 2 },
+  CONFIG_YAML_SYNTAX: { meaning: 'The config file is not valid YAML.', action: 'Fix the YAML at the line shown.', exit: 2 },
+  CONFIG_KEY_UNKNOWN: { meaning: 'The config has a key the schema does not know.', action: 'Check the spelling: it is a typo or not in this version.', exit: 2 },
+  CONFIG_KEY_MISSING: { meaning: 'A required config key is absent.', action: 'Add the key named in the message.', exit: 2 },
+  CONFIG_VALUE_INVALID: { meaning: 'A config value has the wrong type or is out of range.', action: 'Change the value to what the message says is expected.', exit: 2 },
+  KEY_FILE_UNREADABLE: { meaning: 'A key file does not exist or cannot be read.', action: 'Create it with `twinedge keys generate --out PREFIX` or fix the path and permissions.', exit: 2 },
+  KEY_FILE_INVALID: { meaning: 'A key file is not an Ed25519 key in the expected PEM form.', action: 'Use a PKCS#8 PEM private key or SPKI PEM public key made by `twinedge keys generate` or openssl.', exit: 2 },
+  KEY_FILE_EXPOSED: { meaning: 'The private key file can be read by other users.', action: 'Run `chmod 600` on the key file.', exit: 2 },
+  TRUST_INVALID: { meaning: 'A trust file or directory is malformed.', action: 'Each trust entry binds a hub id to an SPKI PEM public key; fix the entry named.', exit: 2 },
+  FRAME_INVALID: { meaning: 'A frame could not be built from the values given.', action: 'This is a bug in the producing stage; report it with the log line.', exit: 1 },
+  OUTBOX_OPEN_FAILED: { meaning: 'The outbox store could not be opened.', action: 'Check that the data folder exists, is writable and is not used by another hub process.', exit: 1 },
+  OUTBOX_CLOSED: { meaning: 'The outbox was used after it was closed.', action: 'This happens only during shutdown; frames produced then are not lost if shutdown is graceful.', exit: 1 },
+  OUTBOX_WRITE_FAILED: { meaning: 'A write to the outbox failed.', action: 'Check free disk space and the data folder; the hub stops producing until writes succeed.', exit: 1 },
+  BROKER_UNREACHABLE: { meaning: 'The MQTT broker could not be reached.', action: 'Check the broker URL, network and credentials; the hub keeps frames in its outbox and retries.', exit: 1 },
+  RECEIVE_REJECTED: { meaning: 'A received frame was rejected (see its reason).', action: 'Check the reason counters: trust, topic or signature problems point to a misconfigured or hostile publisher.', exit: 1 },
+  DECODE_REJECTED: { meaning: 'Input bytes were rejected by a decoder.', action: 'Check the bytes against the profile; the errors name the byte or field.', exit: 3 },
+} as const satisfies Record<string, CodeEntry>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface ErrorPlace {
+  file?: string;
+  line?: number;
+  keyPath?: string;
+  byteOffset?: number;
+  device?: string;
+}
+
+export class TwinedgeError extends Error {
+  readonly code: ErrorCode;
+  readonly place: ErrorPlace;
+
+  constructor(code: ErrorCode, message: string, place: ErrorPlace = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TwinedgeError';
+    this.code = code;
+    this.place = place;
+  }
+
+  get exitCode(): ExitCode {
+    return ERROR_CODES[this.code].exit;
+  }
+
+  /** One line for stderr: where, what, and the code. */
+  toLine(): string {
+    const where = formatPlace(this.place);
+    return `${where ? where + ': ' : ''}${this.message} [${this.code}]`;
+  }
+}
+
+function formatPlace(p: ErrorPlace): string {
+  const parts: string[] = [];
+  if (p.file !== undefined) parts.push(p.line !== undefined ? `${p.file}:${p.line}` : p.file);
+  if (p.keyPath !== undefined) parts.push(p.keyPath);
+  if (p.byteOffset !== undefined) parts.push(`byte ${p.byteOffset}`);
+  if (p.device !== undefined) parts.push(p.device);
+  return parts.join(' ');
+}
+
+export function isTwinedgeError(e: unknown): e is TwinedgeError {
+  return e instanceof TwinedgeError;
+}
