@@ -1,0 +1,46 @@
+import { isTwinedgeError } from '../ops/errors.js';
+
+/**
+ * The twinedge command line. Each command is a file exporting `main(argv)` that resolves to the
+ * exit code; commands are loaded on use so that `twinedge keys` never loads MQTT or LevelDB.
+ * Exit codes: 0 done, 1 run-time failure, 2 bad usage or config, 3 input rejected.
+ */
+
+type CommandModule = { main(argv: string[]): Promise<number> };
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
+  run: { summary: 'run the daemon: twinedge run --config FILE', load: () => import('./run.js') },
+  demo: { summary: 'simulated devices through the real pipeline, to an embedded broker', load: () => import('./demo.js') },
+  receive: { summary: 'the reference twin-side receiver, JSON lines out', load: () => import('./receive.js') },
+  keys: { summary: 'keys generate --out PREFIX: a hub signing key pair', load: () => import('./keys.js') },
+};
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  return `usage: twinedge <command> [options]\n\ncommands:\n${lines.join('\n')}\n`;
+}
+
+async function dispatch(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`twinedge: unknown command '${name}' [USAGE_BAD_ARGUMENT]\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await (await command.load()).main(rest);
+  } catch (e) {
+    if (isTwinedgeError(e)) {
+      process.stderr.write(`twinedge ${name}: ${e.toLine()}\n`);
+      return e.exitCode;
+    }
+    process.stderr.write(`twinedge ${name}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await dispatch(process.argv.slice(2));
