@@ -1,0 +1,22 @@
+import type { Payload } from '../frames/codec.js';
+
+/** A frame's content before it has a seq, a header and a signature. */
+export interface ProducedFrame {
+  readonly subjectRef: string;
+  readonly payload: Payload;
+}
+
+/**
+ * Where the hub's frames come from. Until the device layers land this is a simulated source; the
+ * transports -> profiles -> windows -> features chain plugs in here.
+ *
+ * Contract: `emit` resolves once the frames are durable in the outbox; a source awaits it before
+ * it counts them as sent (and, later, before it commits state that produced them). `start` is
+ * called once; `stop` stops producing, emits what it holds (a partial window, marked partial) and
+ * resolves when that emit has resolved. `emit` is never called after `stop` resolved.
+ */
+export interface FrameSource {
+  readonly name: string;
+  start(emit: (frames: readonly ProducedFrame[]) => Promise<void>): void;
+  stop(): Promise<void>;
+}

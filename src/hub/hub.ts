@@ -1,0 +1,136 @@
+/**
+ * The hub: the only place where the stages are wired together.
+ *
+ *   source (simulated now; later transports -> profiles -> streams -> windows -> features)
+ *     -> FrameMaker      header (hub, seq, boot, clocks) + payload -> protobuf body, Ed25519 signature
+ *     -> LevelOutbox     seq assigned, frame + next seq (+ state) in one atomic, fsynced batch
+ *     -> Publisher       mqtt.js QoS 1, bounded in-flight window, delete on PUBACK
+ *     -> broker          twin/v1/<hub_id>/<subject_ref>/<kind>, retained twin/v1/<hub_id>/status
+ */
+import { join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { HubState, payloadKind, type Status } from '../frames/codec.js';
+import { FrameMaker, HUB_SUBJECT } from '../frames/frame-maker.js';
+import type { HubKey } from '../frames/keys.js';
+import { FrameSigner } from '../frames/sign.js';
+import { LevelOutbox } from '../outbox/level-outbox.js';
+import type { OutboxStats } from '../outbox/outbox.js';
+import type { SystemClock, Clock } from '../ops/clock.js';
+import type { Logger } from '../ops/log.js';
+import { Publisher, type BrokerOptions, type HubStatusState, type PublisherStats } from '../publish/session.js';
+import type { FrameSource, ProducedFrame } from './frame-source.js';
+
+export const SOFTWARE_VERSION = '0.1.0';
+
+export interface HubOptions {
+  hubId: string;
+  dataDir: string;
+  key: HubKey;
+  clock: Clock & Partial<Pick<SystemClock, 'takeJump'>>;
+  broker: BrokerOptions;
+  inflight: number;
+  outbox: { quotaBytes: number; sync: 'batch' | 'none'; maxBatch: number };
+  subjects: readonly string[];
+  source: FrameSource;
+  configSha256: string;
+  log: Logger;
+}
+
+export interface HubStats {
+  outbox: OutboxStats;
+  publisher: PublisherStats;
+  appendFailures: number;
+}
+
+export class Hub {
+  readonly #o: HubOptions;
+  readonly #maker: FrameMaker;
+  readonly #outbox: LevelOutbox;
+  readonly #publisher: Publisher;
+  #appendFailures = 0;
+  #stopping: Promise<void> | undefined;
+
+  constructor(options: HubOptions) {
+    this.#o = options;
+    const clock = options.clock;
+    this.#maker = new FrameMaker({
+      hubId: options.hubId,
+      clock,
+      signer: new FrameSigner(options.key),
+      ...(clock.takeJump ? { takeClockJump: () => clock.takeJump!() } : {}),
+    });
+    this.#outbox = new LevelOutbox({
+      location: join(options.dataDir, 'outbox'),
+      ...options.outbox,
+      makeGap: (seq, gap) => this.#maker.make(seq, HUB_SUBJECT, { gap }),
+    });
+    this.#publisher = new Publisher({
+      outbox: this.#outbox,
+      broker: options.broker,
+      hubId: options.hubId,
+      inflight: options.inflight,
+      statusFrame: (state, reason) => this.#statusFrame(state, reason),
+      log: options.log.child({ stage: 'publish' }),
+    });
+  }
+
+  get keyId(): string {
+    return this.#maker.keyId;
+  }
+
+  #statusFrame(state: HubStatusState, reason: string): Uint8Array {
+    const status: Status = {
+      state: state === 'online' ? HubState.ONLINE : HubState.OFFLINE,
+      software_version: SOFTWARE_VERSION,
+      config_sha256: this.#o.configSha256,
+      subjects: [...this.#o.subjects],
+      devices: [],
+      reason,
+      last_seq: this.#outbox.stats().lastSeq,
+    };
+    // Status frames are state, not history: seq 0, outside the sequence (see frame.proto).
+    return this.#maker.make(0, HUB_SUBJECT, { status });
+  }
+
+  async start(): Promise<void> {
+    await mkdir(this.#o.dataDir, { recursive: true, mode: 0o700 });
+    await this.#outbox.open();
+    const s = this.#outbox.stats();
+    this.#o.log.info({ hubId: this.#o.hubId, keyId: this.keyId, bootId: this.#o.clock.bootId, lastSeq: s.lastSeq, pending: s.pending }, 'hub starting');
+    this.#publisher.start();
+    this.#o.source.start((frames) => this.#append(frames));
+  }
+
+  async #append(frames: readonly ProducedFrame[]): Promise<void> {
+    try {
+      await this.#outbox.append(frames.map((f) => ({
+        subjectRef: f.subjectRef,
+        kind: payloadKind(f.payload),
+        make: (seq: number) => this.#maker.make(seq, f.subjectRef, f.payload),
+      })));
+    } catch (e) {
+      this.#appendFailures++;
+      if (this.#appendFailures === 1) this.#o.log.error({ err: (e as Error).message, code: (e as { code?: string }).code }, 'frames could not be stored');
+      throw e;
+    }
+  }
+
+  stats(): HubStats {
+    return { outbox: this.#outbox.stats(), publisher: this.#publisher.stats(), appendFailures: this.#appendFailures };
+  }
+
+  get publisher(): Publisher {
+    return this.#publisher;
+  }
+
+  /** Graceful stop: inputs first, then what they produced is stored, then offline status, then the store. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      await this.#o.source.stop();
+      await this.#publisher.stop();
+      await this.#outbox.close();
+      this.#o.log.info({ lastSeq: this.#outbox.stats().lastSeq }, 'hub stopped');
+    })();
+    return this.#stopping;
+  }
+}

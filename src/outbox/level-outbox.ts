@@ -1,0 +1,353 @@
+import { EventEmitter } from 'node:events';
+import { Level } from 'level';
+import { decodeBody, decodeSigned, GapReason, type Gap, type SeqRange } from '../frames/codec.js';
+import { TwinedgeError } from '../ops/errors.js';
+import type { AppendEntry, Outbox, OutboxRecord, OutboxStats, StateWrite } from './outbox.js';
+import { decodeRecord, encodeRecord, FRAME_RANGE, frameKey, recordCost, seqOfKey } from './record.js';
+import { mergeRanges, rangesOf } from './seq-ranges.js';
+
+export interface LevelOutboxOptions {
+  /** Folder of the LevelDB database. */
+  location: string;
+  quotaBytes: number;
+  /** 'batch': fsync every batch that holds frames; 'none': leave flushing to the OS. */
+  sync: 'batch' | 'none';
+  /** Most operations in one write batch (whole appends are never split). */
+  maxBatch: number;
+  /** Signs the gap frame that reports dropped seqs. */
+  makeGap: (seq: number, gap: Gap) => Uint8Array;
+  /** Recent durable frames kept in memory so the publisher need not read them back from disk. */
+  tailCacheBytes?: number;
+}
+
+type BatchOp = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string };
+
+interface WriteGroup {
+  ops: BatchOp[];
+  records: OutboxRecord[];
+  resolve?: (seqs: number[]) => void;
+  reject?: (e: unknown) => void;
+}
+
+const META_SEQ = 'm!seq';
+const STATE_PREFIX = 's!';
+// When the quota is passed, drop down to this share of it, so that a full outbox writes one gap
+// frame per burst of drops rather than one per appended frame.
+const QUOTA_LOW_WATER = 0.9;
+const READ_CHUNK = 512;
+
+function seqBytes(seq: number): Uint8Array {
+  return Buffer.from(String(seq), 'ascii');
+}
+
+/** The outbox on LevelDB: one writer, group commit, an in-memory index of pending frames. */
+export class LevelOutbox implements Outbox {
+  readonly #opts: Required<LevelOutboxOptions>;
+  readonly #db: Level<string, Uint8Array>;
+  readonly #events = new EventEmitter();
+  /** seq -> bytes it costs, for every frame stored and not acknowledged or dropped. */
+  readonly #pending = new Map<number, number>();
+  /** Pending gap frames and the ranges they report, carried into the next one if they drop. */
+  readonly #gapFrames = new Map<number, SeqRange[]>();
+  #pendingBytes = 0;
+  /** No pending frame has a seq below this. */
+  #low = 1;
+  #lastSeq = 0;
+  #durableSeq = 0;
+  #droppedFrames = 0;
+  #droppedBytes = 0;
+  #queue: WriteGroup[] = [];
+  #writing = false;
+  #scheduled = false;
+  #drained: Array<() => void> = [];
+  #tail: OutboxRecord[] = [];
+  #tailBytes = 0;
+  #state: 'new' | 'open' | 'closing' | 'closed' = 'new';
+  #failure: TwinedgeError | undefined;
+
+  constructor(options: LevelOutboxOptions) {
+    this.#opts = { tailCacheBytes: 8 * 1024 * 1024, ...options };
+    this.#db = new Level<string, Uint8Array>(options.location, { keyEncoding: 'utf8', valueEncoding: 'view' });
+  }
+
+  async open(): Promise<void> {
+    try {
+      await this.#db.open();
+    } catch (e) {
+      const locked = String((e as { cause?: { code?: string } }).cause?.code ?? '').includes('LOCKED');
+      throw new TwinedgeError('OUTBOX_OPEN_FAILED', locked
+        ? `outbox ${this.#opts.location} is in use by another hub process; stop it first`
+        : `cannot open outbox ${this.#opts.location}: ${(e as Error).message}`, { file: this.#opts.location }, { cause: e });
+    }
+    const meta = await this.#db.get(META_SEQ);
+    let last = meta ? Number(Buffer.from(meta).toString('ascii')) : 0;
+    const it = this.#db.iterator(FRAME_RANGE);
+    try {
+      for (;;) {
+        const entries = await it.nextv(1000);
+        if (entries.length === 0) break;
+        for (const [key, value] of entries) {
+          const seq = seqOfKey(key);
+          this.#pending.set(seq, recordCost(value.length));
+          this.#pendingBytes += recordCost(value.length);
+          if (seq > last) last = seq;
+          const rec = decodeRecord(seq, value);
+          if (rec?.kind === 'gap') this.#gapFrames.set(seq, gapRangesOf(rec.payload));
+        }
+      }
+    } finally {
+      await it.close();
+    }
+    this.#lastSeq = last;
+    this.#durableSeq = last;
+    this.#low = this.#pending.size ? Math.min(...this.#firstKeys(1)) : last + 1;
+    this.#state = 'open';
+  }
+
+  #firstKeys(n: number): number[] {
+    const out: number[] = [];
+    for (const k of this.#pending.keys()) {
+      out.push(k);
+      if (out.length >= n) break;
+    }
+    return out;
+  }
+
+  #check(): void {
+    if (this.#failure) throw this.#failure;
+    if (this.#state !== 'open') throw new TwinedgeError('OUTBOX_CLOSED', `outbox is ${this.#state}`);
+  }
+
+  append(entries: readonly AppendEntry[], state: readonly StateWrite[] = []): Promise<number[]> {
+    try {
+      this.#check();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const group: WriteGroup = { ops: [], records: [] };
+    const seqs: number[] = [];
+    for (const entry of entries) {
+      const seq = this.#lastSeq + 1;
+      const payload = entry.make(seq);
+      this.#lastSeq = seq;
+      this.#put(group, { seq, subjectRef: entry.subjectRef, kind: entry.kind, payload });
+      seqs.push(seq);
+    }
+    for (const s of state) {
+      group.ops.push(s.value === undefined ? { type: 'del', key: STATE_PREFIX + s.key } : { type: 'put', key: STATE_PREFIX + s.key, value: s.value });
+    }
+    if (this.#pendingBytes > this.#opts.quotaBytes) this.#evict(group);
+    return new Promise<number[]>((resolve, reject) => {
+      group.resolve = () => resolve(seqs);
+      group.reject = reject;
+      this.#enqueue(group);
+    });
+  }
+
+  #put(group: WriteGroup, rec: OutboxRecord): void {
+    const value = encodeRecord(rec.subjectRef, rec.kind, rec.payload);
+    const cost = recordCost(value.length);
+    group.ops.push({ type: 'put', key: frameKey(rec.seq), value });
+    group.records.push(rec);
+    this.#pending.set(rec.seq, cost);
+    this.#pendingBytes += cost;
+  }
+
+  /** Drops the oldest frames down to the low-water mark and appends a gap frame that names them. */
+  #evict(group: WriteGroup): void {
+    const target = this.#opts.quotaBytes * QUOTA_LOW_WATER;
+    const dropped: number[] = [];
+    const carried: SeqRange[] = [];
+    let bytes = 0;
+    while (this.#pendingBytes > target && this.#pending.size > 0) {
+      const seq = this.#oldest();
+      if (seq === undefined) break;
+      const cost = this.#pending.get(seq)!;
+      this.#forget(seq, cost);
+      group.ops.push({ type: 'del', key: frameKey(seq) });
+      const reported = this.#gapFrames.get(seq);
+      if (reported) {
+        carried.push(...reported);
+        this.#gapFrames.delete(seq);
+      } else {
+        dropped.push(seq);
+        bytes += cost;
+      }
+    }
+    this.#droppedFrames += dropped.length;
+    this.#droppedBytes += bytes;
+    const ranges = mergeRanges([...rangesOf(dropped), ...carried]);
+    const seq = ++this.#lastSeq;
+    const payload = this.#opts.makeGap(seq, { reason: GapReason.QUOTA_FULL, dropped: ranges, frames: dropped.length, bytes });
+    this.#put(group, { seq, subjectRef: '_hub', kind: 'gap', payload });
+    this.#gapFrames.set(seq, ranges);
+  }
+
+  #oldest(): number | undefined {
+    while (this.#low <= this.#lastSeq && !this.#pending.has(this.#low)) this.#low++;
+    return this.#low <= this.#lastSeq ? this.#low : undefined;
+  }
+
+  #forget(seq: number, cost: number): void {
+    this.#pending.delete(seq);
+    this.#pendingBytes -= cost;
+  }
+
+  ack(seqs: Iterable<number>): void {
+    if (this.#state !== 'open' && this.#state !== 'closing') return;
+    const group: WriteGroup = { ops: [], records: [] };
+    for (const seq of seqs) {
+      const cost = this.#pending.get(seq);
+      if (cost === undefined) continue;
+      this.#forget(seq, cost);
+      this.#gapFrames.delete(seq);
+      group.ops.push({ type: 'del', key: frameKey(seq) });
+    }
+    if (group.ops.length) this.#enqueue(group);
+  }
+
+  #enqueue(group: WriteGroup): void {
+    this.#queue.push(group);
+    if (!this.#writing && !this.#scheduled) {
+      this.#scheduled = true;
+      // Wait for the rest of this tick's appends and acks, so they share one batch.
+      setImmediate(() => {
+        this.#scheduled = false;
+        void this.#writeLoop();
+      });
+    }
+  }
+
+  async #writeLoop(): Promise<void> {
+    if (this.#writing) return;
+    this.#writing = true;
+    while (this.#queue.length > 0) {
+      let n = 0;
+      let take = 0;
+      while (take < this.#queue.length && (take === 0 || n + this.#queue[take]!.ops.length <= this.#opts.maxBatch)) {
+        n += this.#queue[take]!.ops.length;
+        take++;
+      }
+      const groups = this.#queue.splice(0, take);
+      const ops: BatchOp[] = [];
+      let maxSeq = 0;
+      for (const g of groups) {
+        for (const op of g.ops) ops.push(op);
+        const last = g.records[g.records.length - 1];
+        if (last && last.seq > maxSeq) maxSeq = last.seq;
+      }
+      if (maxSeq > 0) ops.push({ type: 'put', key: META_SEQ, value: seqBytes(maxSeq) });
+      try {
+        if (this.#failure) throw this.#failure;
+        await this.#db.batch(ops, { sync: this.#opts.sync === 'batch' && maxSeq > 0 });
+      } catch (e) {
+        this.#failure ??= new TwinedgeError('OUTBOX_WRITE_FAILED', `outbox write failed: ${(e as Error).message}; check disk space, then restart the hub`, { file: this.#opts.location }, { cause: e });
+        for (const g of groups) g.reject?.(this.#failure);
+        continue;
+      }
+      if (maxSeq > 0) {
+        for (const g of groups) for (const r of g.records) this.#remember(r);
+        this.#durableSeq = Math.max(this.#durableSeq, maxSeq);
+      }
+      for (const g of groups) g.resolve?.([]);
+      if (maxSeq > 0) this.#events.emit('durable');
+    }
+    this.#writing = false;
+    for (const done of this.#drained.splice(0)) done();
+  }
+
+  #remember(rec: OutboxRecord): void {
+    this.#tail.push(rec);
+    this.#tailBytes += rec.payload.length;
+    let drop = 0;
+    let bytes = this.#tailBytes;
+    while (bytes > this.#opts.tailCacheBytes && drop < this.#tail.length - 1) bytes -= this.#tail[drop++]!.payload.length;
+    if (drop > 0) {
+      // Splice in chunks: shifting one at a time would be quadratic.
+      if (drop > 256 || this.#tail.length > 4096) {
+        this.#tail = this.#tail.slice(drop);
+        this.#tailBytes = bytes;
+      } else {
+        this.#tail.splice(0, drop);
+        this.#tailBytes = bytes;
+      }
+    }
+  }
+
+  async read(afterSeq: number, limit: number): Promise<OutboxRecord[]> {
+    this.#check();
+    const out: OutboxRecord[] = [];
+    let cursor = Math.max(afterSeq, this.#low - 1);
+    const first = this.#tail[0];
+    if (!first || cursor + 1 < first.seq) {
+      cursor = await this.#readStored(cursor, limit, out, first ? first.seq - 1 : this.#durableSeq);
+    }
+    const head = this.#tail[0];
+    if (head && out.length < limit) {
+      for (let i = Math.max(0, cursor + 1 - head.seq); i < this.#tail.length && out.length < limit; i++) {
+        const rec = this.#tail[i]!;
+        if (rec.seq > this.#durableSeq) break;
+        if (this.#pending.has(rec.seq)) out.push(rec);
+      }
+    }
+    return out;
+  }
+
+  /** Reads stored frames in (cursor, upTo] from disk; returns where it stopped. */
+  async #readStored(cursor: number, limit: number, out: OutboxRecord[], upTo: number): Promise<number> {
+    while (out.length < limit && cursor < upTo) {
+      const entries = await this.#db.iterator({ gt: frameKey(cursor), lte: frameKey(upTo), limit: Math.max(READ_CHUNK, limit - out.length) }).all();
+      if (entries.length === 0) return upTo;
+      for (const [key, value] of entries) {
+        const seq = seqOfKey(key);
+        cursor = seq;
+        if (!this.#pending.has(seq)) continue;
+        const rec = decodeRecord(seq, value);
+        if (rec) out.push(rec);
+        if (out.length >= limit) return cursor;
+      }
+    }
+    return cursor;
+  }
+
+  async getState(key: string): Promise<Uint8Array | undefined> {
+    this.#check();
+    return this.#db.get(STATE_PREFIX + key);
+  }
+
+  stats(): OutboxStats {
+    return {
+      pending: this.#pending.size,
+      pendingBytes: this.#pendingBytes,
+      oldestSeq: this.#oldest(),
+      lastSeq: this.#lastSeq,
+      droppedFrames: this.#droppedFrames,
+      droppedBytes: this.#droppedBytes,
+      quotaBytes: this.#opts.quotaBytes,
+    };
+  }
+
+  onDurable(listener: () => void): () => void {
+    this.#events.on('durable', listener);
+    return () => this.#events.off('durable', listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.#state === 'closed' || this.#state === 'new') {
+      this.#state = 'closed';
+      return;
+    }
+    this.#state = 'closing';
+    if (this.#writing || this.#scheduled || this.#queue.length) await new Promise<void>((r) => this.#drained.push(r));
+    this.#state = 'closed';
+    await this.#db.close();
+  }
+}
+
+function gapRangesOf(payload: Uint8Array): SeqRange[] {
+  try {
+    return decodeBody(decodeSigned(payload).body).gap?.dropped ?? [];
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,252 @@
+import { EventEmitter } from 'node:events';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { Outbox, OutboxRecord } from '../outbox/outbox.js';
+import type { Logger } from '../ops/log.js';
+import { Backoff } from './backoff.js';
+import { frameTopic, statusTopic } from './topics.js';
+
+export interface BrokerOptions {
+  url: string;
+  clientId: string;
+  username?: string | undefined;
+  password?: string | undefined;
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; servername?: string; rejectUnauthorized: boolean } | undefined;
+  keepaliveS: number;
+  connectTimeoutMs: number;
+  reconnectMinMs: number;
+  reconnectMaxMs: number;
+}
+
+export type HubStatusState = 'online' | 'offline';
+
+export interface PublisherOptions {
+  outbox: Outbox;
+  broker: BrokerOptions;
+  hubId: string;
+  /** Most frames published and not yet acknowledged at once. */
+  inflight: number;
+  /** A signed status frame: the birth (online) or the last will and shutdown note (offline). */
+  statusFrame: (state: HubStatusState, reason: string) => Uint8Array;
+  log: Logger;
+}
+
+export interface PublisherStats {
+  connected: boolean;
+  published: number;
+  acked: number;
+  inflight: number;
+  reconnects: number;
+  /** Milliseconds from publish to PUBACK of the last acknowledged frame. */
+  lastAckLatencyMs: number;
+}
+
+/**
+ * Drains the outbox to the broker: QoS 1, in seq order, at most `inflight` frames unacknowledged,
+ * each deleted from the outbox on its PUBACK. It owns reconnection (mqtt.js's own is off): after
+ * any reconnect it starts again from the oldest unacknowledged frame, so a frame whose PUBACK was
+ * lost with the connection is sent again and the receiver drops the duplicate.
+ *
+ * Events: 'connected', 'disconnected' (with the error, if any).
+ */
+export class Publisher extends EventEmitter {
+  readonly #o: PublisherOptions;
+  readonly #backoff: Backoff;
+  #client: MqttClient | undefined;
+  /** Bumped on every new connection: callbacks of an older one no longer count against the window. */
+  #generation = 0;
+  #connected = false;
+  #stopping = false;
+  #cursor = 0;
+  #inflight = 0;
+  #pumping = false;
+  #pumpAgain = false;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  #acks: number[] = [];
+  #ackScheduled = false;
+  #unsubscribe: (() => void) | undefined;
+  #downSince: number | undefined;
+  #stats = { published: 0, acked: 0, reconnects: 0, lastAckLatencyMs: 0 };
+  #idleWaiters: Array<() => void> = [];
+
+  constructor(options: PublisherOptions) {
+    super();
+    this.#o = options;
+    this.#backoff = new Backoff(options.broker.reconnectMinMs, options.broker.reconnectMaxMs);
+  }
+
+  start(): void {
+    this.#unsubscribe = this.#o.outbox.onDurable(() => this.#pump());
+    this.#connect();
+  }
+
+  stats(): PublisherStats {
+    return { connected: this.#connected, inflight: this.#inflight, ...this.#stats };
+  }
+
+  #clientOptions(): IClientOptions {
+    const b = this.#o.broker;
+    return {
+      clientId: b.clientId,
+      clean: true,
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+      connectTimeout: b.connectTimeoutMs,
+      keepalive: b.keepaliveS,
+      ...(b.username !== undefined ? { username: b.username } : {}),
+      ...(b.password !== undefined ? { password: b.password } : {}),
+      ...(b.tls ?? {}),
+      will: {
+        topic: statusTopic(this.#o.hubId),
+        payload: Buffer.from(this.#o.statusFrame('offline', 'connection lost')),
+        qos: 1,
+        retain: true,
+      },
+    };
+  }
+
+  #connect(): void {
+    if (this.#stopping) return;
+    const gen = ++this.#generation;
+    const client = mqtt.connect(this.#o.broker.url, this.#clientOptions());
+    this.#client = client;
+    client.on('connect', () => {
+      if (gen !== this.#generation) return;
+      this.#connected = true;
+      this.#cursor = 0;
+      this.#inflight = 0;
+      this.#backoff.reset();
+      const downMs = this.#downSince === undefined ? undefined : Date.now() - this.#downSince;
+      this.#downSince = undefined;
+      this.#o.log.info({ broker: this.#o.broker.url, downMs, pending: this.#o.outbox.stats().pending }, 'connected to broker');
+      client.publish(statusTopic(this.#o.hubId), Buffer.from(this.#o.statusFrame('online', '')), { qos: 1, retain: true });
+      this.emit('connected');
+      this.#pump();
+    });
+    client.on('error', (err) => {
+      if (gen !== this.#generation) return;
+      // The 'close' that follows does the work; one line per outage, not per attempt.
+      if (this.#downSince === undefined || this.#backoff.attempts === 0) this.#o.log.warn({ err: err.message, broker: this.#o.broker.url }, 'broker connection error');
+    });
+    client.on('close', () => {
+      if (gen !== this.#generation) return;
+      const wasConnected = this.#connected;
+      this.#connected = false;
+      this.#inflight = 0;
+      this.#generation++;
+      client.removeAllListeners('connect');
+      client.on('error', () => {});
+      client.end(true);
+      this.#releaseIdle();
+      if (this.#stopping) return;
+      this.#downSince ??= Date.now();
+      if (wasConnected) {
+        this.#stats.reconnects++;
+        this.#o.log.warn({ pending: this.#o.outbox.stats().pending }, 'broker connection lost; frames stay in the outbox');
+        this.emit('disconnected');
+      }
+      const delay = this.#backoff.next();
+      this.#o.log.debug({ delayMs: delay, attempt: this.#backoff.attempts }, 'reconnecting to broker');
+      this.#reconnectTimer = setTimeout(() => this.#connect(), delay);
+    });
+  }
+
+  #pump(): void {
+    if (this.#pumping) {
+      this.#pumpAgain = true;
+      return;
+    }
+    this.#pumping = true;
+    void this.#fill().finally(() => {
+      this.#pumping = false;
+      if (this.#pumpAgain) {
+        this.#pumpAgain = false;
+        this.#pump();
+      }
+    });
+  }
+
+  async #fill(): Promise<void> {
+    const window = this.#o.inflight;
+    while (this.#connected && !this.#stopping && this.#inflight < window) {
+      const gen = this.#generation;
+      let records: OutboxRecord[];
+      try {
+        records = await this.#o.outbox.read(this.#cursor, window - this.#inflight);
+      } catch (e) {
+        this.#o.log.error({ err: (e as Error).message }, 'outbox read failed');
+        return;
+      }
+      if (gen !== this.#generation || !this.#connected) return;
+      if (records.length === 0) {
+        this.#releaseIdle();
+        return;
+      }
+      const client = this.#client!;
+      for (const rec of records) {
+        this.#cursor = rec.seq;
+        this.#inflight++;
+        this.#stats.published++;
+        const sentAt = performance.now();
+        const payload = Buffer.from(rec.payload.buffer, rec.payload.byteOffset, rec.payload.byteLength);
+        client.publish(frameTopic(this.#o.hubId, rec.subjectRef, rec.kind), payload, { qos: 1 }, (err) => {
+          if (!err) this.#onAck(rec.seq, sentAt);
+          if (gen === this.#generation) {
+            this.#inflight--;
+            // Refill in chunks: one outbox read per quarter window, not one per PUBACK.
+            if (this.#inflight <= (window * 3) >> 2) this.#pump();
+            if (this.#inflight === 0) this.#releaseIdle();
+          }
+        });
+      }
+    }
+  }
+
+  #onAck(seq: number, sentAt: number): void {
+    this.#stats.acked++;
+    this.#stats.lastAckLatencyMs = performance.now() - sentAt;
+    this.#acks.push(seq);
+    if (!this.#ackScheduled) {
+      this.#ackScheduled = true;
+      setImmediate(() => {
+        this.#ackScheduled = false;
+        const seqs = this.#acks;
+        this.#acks = [];
+        this.#o.outbox.ack(seqs);
+      });
+    }
+  }
+
+  #releaseIdle(): void {
+    if (this.#inflight > 0 && this.#connected) return;
+    for (const w of this.#idleWaiters.splice(0)) w();
+  }
+
+  /** Resolves when nothing is in flight (or the connection is gone). */
+  whenIdle(): Promise<void> {
+    if (this.#inflight === 0 || !this.#connected) return Promise.resolve();
+    return new Promise((r) => this.#idleWaiters.push(r));
+  }
+
+  /**
+   * Graceful stop: waits (bounded) for frames in flight, publishes the retained offline status,
+   * and disconnects cleanly so the broker does not send the last will.
+   */
+  async stop(timeoutMs = 5000): Promise<void> {
+    this.#stopping = true;
+    clearTimeout(this.#reconnectTimer);
+    this.#unsubscribe?.();
+    const client = this.#client;
+    const bounded = <T>(p: Promise<T>) => Promise.race([p, new Promise<void>((r) => setTimeout(r, timeoutMs).unref())]);
+    if (client && this.#connected) {
+      await bounded(this.whenIdle());
+      await bounded(client.publishAsync(statusTopic(this.#o.hubId), Buffer.from(this.#o.statusFrame('offline', 'shutdown')), { qos: 1, retain: true }).catch(() => {}));
+    }
+    if (this.#acks.length) {
+      this.#o.outbox.ack(this.#acks);
+      this.#acks = [];
+    }
+    this.#generation++;
+    this.#connected = false;
+    if (client) await bounded(client.endAsync().catch(() => {}));
+  }
+}
