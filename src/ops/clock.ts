@@ -26,6 +26,7 @@ const TIMESYNC_FLAG = '/run/systemd/timesync/synchronized';
 // Before this instant (2024-01-01) the wall clock is certainly not set: a Pi boots near 1970 or
 // at its last fake-hwclock save.
 const PLAUSIBLE_AFTER_MS = Date.UTC(2024, 0, 1);
+const SYNC_RECHECK_MS = 5000;
 
 export interface ClockJump { atMonoMs: number; deltaMs: number }
 
@@ -40,6 +41,8 @@ export class SystemClock implements Clock {
   readonly #toleranceMs: number;
   #offset: number;
   #pendingJump: ClockJump | undefined;
+  #syncedAt = -Infinity;
+  #synced = false;
 
   constructor(check: SyncCheck = 'auto', toleranceMs = 1000) {
     this.#check = check;
@@ -79,7 +82,13 @@ export class SystemClock implements Clock {
     if (this.#check === 'assume-synced') return 'synced';
     if (this.#check === 'assume-unsynced') return 'unsynced';
     if (this.wallMs() < PLAUSIBLE_AFTER_MS) return 'unsynced';
-    return existsSync(TIMESYNC_FLAG) ? 'synced' : 'unsynced';
+    // Asked once per frame: look at the file system at most every few seconds.
+    const now = this.monoMs();
+    if (now - this.#syncedAt > SYNC_RECHECK_MS) {
+      this.#synced = existsSync(TIMESYNC_FLAG);
+      this.#syncedAt = now;
+    }
+    return this.#synced ? 'synced' : 'unsynced';
   }
 }
 

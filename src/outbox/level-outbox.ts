@@ -30,11 +30,19 @@ interface WriteGroup {
 }
 
 const META_SEQ = 'm!seq';
+/** Every seq at or below this one is acknowledged or dropped; its record may still be on disk. */
+const META_ACKED = 'm!acked';
+// Acknowledged frames are deleted by key range once this many have passed, not one by one: a
+// delete per frame costs more than the publish it follows.
+const CLEAR_EVERY = 2048;
 const STATE_PREFIX = 's!';
 // When the quota is passed, drop down to this share of it, so that a full outbox writes one gap
 // frame per burst of drops rather than one per appended frame.
 const QUOTA_LOW_WATER = 0.9;
 const READ_CHUNK = 512;
+// classic-level fetches 16 KiB per trip to its thread by default: a backlog of 1 KB frames would
+// take one trip per 16 frames.
+const READ_AHEAD_BYTES = 4 << 20;
 
 function seqBytes(seq: number): Uint8Array {
   return Buffer.from(String(seq), 'ascii');
@@ -52,6 +60,9 @@ export class LevelOutbox implements Outbox {
   #pendingBytes = 0;
   /** No pending frame has a seq below this. */
   #low = 1;
+  /** The acknowledged-through seq last written to disk, and the one below which disk is clean. */
+  #persistedAcked = 0;
+  #cleared = 0;
   #lastSeq = 0;
   #durableSeq = 0;
   #droppedFrames = 0;
@@ -60,7 +71,9 @@ export class LevelOutbox implements Outbox {
   #writing = false;
   #scheduled = false;
   #drained: Array<() => void> = [];
+  /** Recent durable records, contiguous in seq, live from #tailHead on. */
   #tail: OutboxRecord[] = [];
+  #tailHead = 0;
   #tailBytes = 0;
   #state: 'new' | 'open' | 'closing' | 'closed' = 'new';
   #failure: TwinedgeError | undefined;
@@ -80,8 +93,12 @@ export class LevelOutbox implements Outbox {
         : `cannot open outbox ${this.#opts.location}: ${(e as Error).message}`, { file: this.#opts.location }, { cause: e });
     }
     const meta = await this.#db.get(META_SEQ);
-    let last = meta ? Number(Buffer.from(meta).toString('ascii')) : 0;
-    const it = this.#db.iterator(FRAME_RANGE);
+    const ackedMeta = await this.#db.get(META_ACKED);
+    const acked = ackedMeta ? Number(Buffer.from(ackedMeta).toString('ascii')) : 0;
+    let last = Math.max(acked, meta ? Number(Buffer.from(meta).toString('ascii')) : 0);
+    if (acked > 0) await this.#db.clear({ ...FRAME_RANGE, lte: frameKey(acked) });
+    this.#persistedAcked = this.#cleared = acked;
+    const it = this.#db.iterator({ ...FRAME_RANGE, gt: frameKey(acked) });
     try {
       for (;;) {
         const entries = await it.nextv(1000);
@@ -163,8 +180,9 @@ export class LevelOutbox implements Outbox {
       const seq = this.#oldest();
       if (seq === undefined) break;
       const cost = this.#pending.get(seq)!;
+      // No delete: the oldest frames are below the acknowledged-through mark once this group is
+      // written, with the gap frame that reports them, and are cleared by range after that.
       this.#forget(seq, cost);
-      group.ops.push({ type: 'del', key: frameKey(seq) });
       const reported = this.#gapFrames.get(seq);
       if (reported) {
         carried.push(...reported);
@@ -188,6 +206,24 @@ export class LevelOutbox implements Outbox {
     return this.#low <= this.#lastSeq ? this.#low : undefined;
   }
 
+  /** The highest seq such that no seq at or below it is pending. */
+  #ackedThrough(): number {
+    const oldest = this.#oldest();
+    return (oldest ?? this.#lastSeq + 1) - 1;
+  }
+
+  async #clearAcked(): Promise<void> {
+    const through = this.#persistedAcked;
+    if (through <= this.#cleared) return;
+    try {
+      await this.#db.clear({ ...FRAME_RANGE, gt: frameKey(this.#cleared), lte: frameKey(through) });
+      this.#cleared = through;
+    } catch (e) {
+      // Not fatal: the records are below the mark and are cleared at the next try or next open.
+      void e;
+    }
+  }
+
   #forget(seq: number, cost: number): void {
     this.#pending.delete(seq);
     this.#pendingBytes -= cost;
@@ -195,15 +231,17 @@ export class LevelOutbox implements Outbox {
 
   ack(seqs: Iterable<number>): void {
     if (this.#state !== 'open' && this.#state !== 'closing') return;
-    const group: WriteGroup = { ops: [], records: [] };
+    let changed = false;
     for (const seq of seqs) {
       const cost = this.#pending.get(seq);
       if (cost === undefined) continue;
       this.#forget(seq, cost);
       this.#gapFrames.delete(seq);
-      group.ops.push({ type: 'del', key: frameKey(seq) });
+      changed = true;
     }
-    if (group.ops.length) this.#enqueue(group);
+    // Frames acknowledged out of order stay on disk until the mark passes them: after a crash
+    // they are sent again, which at-least-once delivery allows.
+    if (changed) this.#enqueue({ ops: [], records: [] });
   }
 
   #enqueue(group: WriteGroup): void {
@@ -237,6 +275,8 @@ export class LevelOutbox implements Outbox {
         if (last && last.seq > maxSeq) maxSeq = last.seq;
       }
       if (maxSeq > 0) ops.push({ type: 'put', key: META_SEQ, value: seqBytes(maxSeq) });
+      const ackedThrough = this.#ackedThrough();
+      if (ackedThrough > this.#persistedAcked) ops.push({ type: 'put', key: META_ACKED, value: seqBytes(ackedThrough) });
       try {
         if (this.#failure) throw this.#failure;
         await this.#db.batch(ops, { sync: this.#opts.sync === 'batch' && maxSeq > 0 });
@@ -245,6 +285,8 @@ export class LevelOutbox implements Outbox {
         for (const g of groups) g.reject?.(this.#failure);
         continue;
       }
+      if (ackedThrough > this.#persistedAcked) this.#persistedAcked = ackedThrough;
+      if (this.#persistedAcked - this.#cleared >= CLEAR_EVERY || (this.#state === 'closing' && this.#queue.length === 0)) await this.#clearAcked();
       if (maxSeq > 0) {
         for (const g of groups) for (const r of g.records) this.#remember(r);
         this.#durableSeq = Math.max(this.#durableSeq, maxSeq);
@@ -259,18 +301,13 @@ export class LevelOutbox implements Outbox {
   #remember(rec: OutboxRecord): void {
     this.#tail.push(rec);
     this.#tailBytes += rec.payload.length;
-    let drop = 0;
-    let bytes = this.#tailBytes;
-    while (bytes > this.#opts.tailCacheBytes && drop < this.#tail.length - 1) bytes -= this.#tail[drop++]!.payload.length;
-    if (drop > 0) {
-      // Splice in chunks: shifting one at a time would be quadratic.
-      if (drop > 256 || this.#tail.length > 4096) {
-        this.#tail = this.#tail.slice(drop);
-        this.#tailBytes = bytes;
-      } else {
-        this.#tail.splice(0, drop);
-        this.#tailBytes = bytes;
-      }
+    while (this.#tailBytes > this.#opts.tailCacheBytes && this.#tailHead < this.#tail.length - 1) {
+      this.#tailBytes -= this.#tail[this.#tailHead++]!.payload.length;
+    }
+    // Compact now and then: shifting the array once per record would be quadratic.
+    if (this.#tailHead > 4096 && this.#tailHead * 2 > this.#tail.length) {
+      this.#tail = this.#tail.slice(this.#tailHead);
+      this.#tailHead = 0;
     }
   }
 
@@ -278,15 +315,14 @@ export class LevelOutbox implements Outbox {
     this.#check();
     const out: OutboxRecord[] = [];
     let cursor = Math.max(afterSeq, this.#low - 1);
-    const first = this.#tail[0];
+    const first = this.#tail[this.#tailHead];
     if (!first || cursor + 1 < first.seq) {
       cursor = await this.#readStored(cursor, limit, out, first ? first.seq - 1 : this.#durableSeq);
     }
-    const head = this.#tail[0];
+    const head = this.#tail[this.#tailHead];
     if (head && out.length < limit) {
-      for (let i = Math.max(0, cursor + 1 - head.seq); i < this.#tail.length && out.length < limit; i++) {
+      for (let i = this.#tailHead + Math.max(0, cursor + 1 - head.seq); i < this.#tail.length && out.length < limit; i++) {
         const rec = this.#tail[i]!;
-        if (rec.seq > this.#durableSeq) break;
         if (this.#pending.has(rec.seq)) out.push(rec);
       }
     }
@@ -296,7 +332,7 @@ export class LevelOutbox implements Outbox {
   /** Reads stored frames in (cursor, upTo] from disk; returns where it stopped. */
   async #readStored(cursor: number, limit: number, out: OutboxRecord[], upTo: number): Promise<number> {
     while (out.length < limit && cursor < upTo) {
-      const entries = await this.#db.iterator({ gt: frameKey(cursor), lte: frameKey(upTo), limit: Math.max(READ_CHUNK, limit - out.length) }).all();
+      const entries = await this.#db.iterator({ gt: frameKey(cursor), lte: frameKey(upTo), limit: Math.max(READ_CHUNK, limit - out.length), highWaterMarkBytes: READ_AHEAD_BYTES } as object).all();
       if (entries.length === 0) return upTo;
       for (const [key, value] of entries) {
         const seq = seqOfKey(key);
@@ -339,6 +375,10 @@ export class LevelOutbox implements Outbox {
     }
     this.#state = 'closing';
     if (this.#writing || this.#scheduled || this.#queue.length) await new Promise<void>((r) => this.#drained.push(r));
+    // A graceful close deletes what was acknowledged out of order, so a restart resends nothing.
+    const ops: BatchOp[] = [];
+    for (let seq = this.#ackedThrough() + 1; seq <= this.#lastSeq; seq++) if (!this.#pending.has(seq)) ops.push({ type: 'del', key: frameKey(seq) });
+    if (ops.length && !this.#failure) await this.#db.batch(ops, { sync: true }).catch(() => {});
     this.#state = 'closed';
     await this.#db.close();
   }

@@ -56,10 +56,14 @@ export class Publisher extends EventEmitter {
   #generation = 0;
   #connected = false;
   #stopping = false;
-  #cursor = 0;
+  /** Frames read from the outbox and not yet published, from #bufferAt on. */
+  #buffer: OutboxRecord[] = [];
+  #bufferAt = 0;
+  /** The highest seq read into the buffer on this connection. */
+  #readCursor = 0;
+  #reading = false;
   #inflight = 0;
-  #pumping = false;
-  #pumpAgain = false;
+  readonly #refillRun: number;
   #reconnectTimer: NodeJS.Timeout | undefined;
   #acks: number[] = [];
   #ackScheduled = false;
@@ -72,6 +76,7 @@ export class Publisher extends EventEmitter {
     super();
     this.#o = options;
     this.#backoff = new Backoff(options.broker.reconnectMinMs, options.broker.reconnectMaxMs);
+    this.#refillRun = Math.max(1, Math.min(64, options.inflight >> 3));
   }
 
   start(): void {
@@ -112,7 +117,10 @@ export class Publisher extends EventEmitter {
     client.on('connect', () => {
       if (gen !== this.#generation) return;
       this.#connected = true;
-      this.#cursor = 0;
+      // Start again from the oldest unacknowledged frame.
+      this.#readCursor = 0;
+      this.#buffer = [];
+      this.#bufferAt = 0;
       this.#inflight = 0;
       this.#backoff.reset();
       const downMs = this.#downSince === undefined ? undefined : Date.now() - this.#downSince;
@@ -150,54 +158,55 @@ export class Publisher extends EventEmitter {
     });
   }
 
+  /**
+   * Keeps the window full from a read-ahead buffer: refilling the window never waits for the
+   * disk, and the outbox is read in chunks of about two windows, one chunk at a time.
+   */
   #pump(): void {
-    if (this.#pumping) {
-      this.#pumpAgain = true;
-      return;
-    }
-    this.#pumping = true;
-    void this.#fill().finally(() => {
-      this.#pumping = false;
-      if (this.#pumpAgain) {
-        this.#pumpAgain = false;
-        this.#pump();
-      }
-    });
-  }
-
-  async #fill(): Promise<void> {
-    const window = this.#o.inflight;
-    while (this.#connected && !this.#stopping && this.#inflight < window) {
-      const gen = this.#generation;
-      let records: OutboxRecord[];
-      try {
-        records = await this.#o.outbox.read(this.#cursor, window - this.#inflight);
-      } catch (e) {
-        this.#o.log.error({ err: (e as Error).message }, 'outbox read failed');
-        return;
-      }
-      if (gen !== this.#generation || !this.#connected) return;
+    this.#sendBuffered();
+    if (this.#reading || !this.#connected || this.#stopping) return;
+    if (this.#buffer.length - this.#bufferAt >= this.#o.inflight) return;
+    this.#reading = true;
+    const gen = this.#generation;
+    this.#o.outbox.read(this.#readCursor, this.#o.inflight * 2).then((records) => {
+      this.#reading = false;
+      if (gen !== this.#generation) return this.#pump();
       if (records.length === 0) {
         this.#releaseIdle();
         return;
       }
-      const client = this.#client!;
-      for (const rec of records) {
-        this.#cursor = rec.seq;
-        this.#inflight++;
-        this.#stats.published++;
-        const sentAt = performance.now();
-        const payload = Buffer.from(rec.payload.buffer, rec.payload.byteOffset, rec.payload.byteLength);
-        client.publish(frameTopic(this.#o.hubId, rec.subjectRef, rec.kind), payload, { qos: 1 }, (err) => {
-          if (!err) this.#onAck(rec.seq, sentAt);
-          if (gen === this.#generation) {
-            this.#inflight--;
-            // Refill in chunks: one outbox read per quarter window, not one per PUBACK.
-            if (this.#inflight <= (window * 3) >> 2) this.#pump();
-            if (this.#inflight === 0) this.#releaseIdle();
-          }
-        });
+      if (this.#bufferAt > 0) {
+        this.#buffer = this.#buffer.slice(this.#bufferAt);
+        this.#bufferAt = 0;
       }
+      for (const r of records) this.#buffer.push(r);
+      this.#readCursor = records[records.length - 1]!.seq;
+      this.#pump();
+    }, (e: unknown) => {
+      this.#reading = false;
+      this.#o.log.error({ err: (e as Error).message }, 'outbox read failed');
+    });
+  }
+
+  #sendBuffered(): void {
+    const window = this.#o.inflight;
+    if (!this.#connected || this.#stopping) return;
+    const client = this.#client!;
+    const gen = this.#generation;
+    while (this.#inflight < window && this.#bufferAt < this.#buffer.length) {
+      const rec = this.#buffer[this.#bufferAt++]!;
+      this.#inflight++;
+      this.#stats.published++;
+      const sentAt = performance.now();
+      const payload = Buffer.from(rec.payload.buffer, rec.payload.byteOffset, rec.payload.byteLength);
+      client.publish(frameTopic(this.#o.hubId, rec.subjectRef, rec.kind), payload, { qos: 1 }, (err) => {
+        if (!err) this.#onAck(rec.seq, sentAt);
+        if (gen !== this.#generation) return;
+        this.#inflight--;
+        if (this.#inflight === 0 && this.#bufferAt >= this.#buffer.length) this.#releaseIdle();
+        // Refill in runs, so that one socket write carries many publishes rather than one each.
+        if (this.#inflight <= window - this.#refillRun) this.#pump();
+      });
     }
   }
 
