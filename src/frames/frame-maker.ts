@@ -53,4 +53,9 @@ export class FrameMaker {
   make(seq: number, subjectRef: string, payload: Payload): Uint8Array {
     return this.#signer.sign(encodeBody(this.body(seq, subjectRef, payload)));
   }
+
+  /** The same, signed off the main thread. The body is encoded (and checked) before it returns. */
+  makeAsync(seq: number, subjectRef: string, payload: Payload): Promise<Uint8Array> {
+    return this.#signer.signAsync(encodeBody(this.body(seq, subjectRef, payload)));
+  }
 }

@@ -27,6 +27,19 @@ export class FrameSigner {
     const signature = sign(null, signedMessage(body), this.#privateKey);
     return encodeSigned({ body, signature, key_id: this.keyId });
   }
+
+  /**
+   * The same, with the Ed25519 work on libuv's thread pool: the main thread that publishes is
+   * not the one that signs, and on a multi-core hub several frames are signed at once.
+   */
+  signAsync(body: Uint8Array): Promise<Uint8Array> {
+    return new Promise((resolve, reject) => {
+      sign(null, signedMessage(body), this.#privateKey, (err, signature) => {
+        if (err) reject(err);
+        else resolve(encodeSigned({ body, signature, key_id: this.keyId }));
+      });
+    });
+  }
 }
 
 /** Ed25519 check of a body exactly as received. */

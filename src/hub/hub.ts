@@ -62,7 +62,7 @@ export class Hub {
     this.#outbox = new LevelOutbox({
       location: join(options.dataDir, 'outbox'),
       ...options.outbox,
-      makeGap: (seq, gap) => this.#maker.make(seq, HUB_SUBJECT, { gap }),
+      makeGap: (seq, gap) => this.#maker.makeAsync(seq, HUB_SUBJECT, { gap }),
     });
     this.#publisher = new Publisher({
       outbox: this.#outbox,
@@ -106,7 +106,7 @@ export class Hub {
       await this.#outbox.append(frames.map((f) => ({
         subjectRef: f.subjectRef,
         kind: payloadKind(f.payload),
-        make: (seq: number) => this.#maker.make(seq, f.subjectRef, f.payload),
+        make: (seq: number) => this.#maker.makeAsync(seq, f.subjectRef, f.payload),
       })));
     } catch (e) {
       this.#appendFailures++;

@@ -15,7 +15,7 @@ export interface LevelOutboxOptions {
   /** Most operations in one write batch (whole appends are never split). */
   maxBatch: number;
   /** Signs the gap frame that reports dropped seqs. */
-  makeGap: (seq: number, gap: Gap) => Uint8Array;
+  makeGap: (seq: number, gap: Gap) => Uint8Array | Promise<Uint8Array>;
   /** Recent durable frames kept in memory so the publisher need not read them back from disk. */
   tailCacheBytes?: number;
 }
@@ -25,6 +25,8 @@ type BatchOp = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; 
 interface WriteGroup {
   ops: BatchOp[];
   records: OutboxRecord[];
+  /** Set while the group's frames are still being made (signed off the main thread). */
+  ready: Promise<void> | undefined;
   resolve?: (seqs: number[]) => void;
   reject?: (e: unknown) => void;
 }
@@ -57,6 +59,8 @@ export class LevelOutbox implements Outbox {
   readonly #pending = new Map<number, number>();
   /** Pending gap frames and the ranges they report, carried into the next one if they drop. */
   readonly #gapFrames = new Map<number, SeqRange[]>();
+  /** Gap frames not yet durable -> the lowest seq they report dropped. */
+  readonly #unreported = new Map<number, number>();
   #pendingBytes = 0;
   /** No pending frame has a seq below this. */
   #low = 1;
@@ -141,24 +145,46 @@ export class LevelOutbox implements Outbox {
     } catch (e) {
       return Promise.reject(e);
     }
-    const group: WriteGroup = { ops: [], records: [] };
-    const seqs: number[] = [];
-    for (const entry of entries) {
-      const seq = this.#lastSeq + 1;
-      const payload = entry.make(seq);
-      this.#lastSeq = seq;
-      this.#put(group, { seq, subjectRef: entry.subjectRef, kind: entry.kind, payload });
-      seqs.push(seq);
+    const first = this.#lastSeq + 1;
+    const made: Array<Uint8Array | Promise<Uint8Array>> = [];
+    try {
+      for (let i = 0; i < entries.length; i++) made.push(entries[i]!.make(first + i));
+    } catch (e) {
+      // Nothing was assigned yet: the seqs are given again to the next append.
+      return Promise.reject(e);
     }
+    const seqs = entries.map((_, i) => first + i);
+    this.#lastSeq = first + entries.length - 1;
+    // Until its bytes exist, a frame holds its place in the pending index at no cost, so that no
+    // acknowledged-through mark can pass it.
+    for (const seq of seqs) this.#pending.set(seq, 0);
+    const group: WriteGroup = { ops: [], records: [], ready: undefined };
     for (const s of state) {
       group.ops.push(s.value === undefined ? { type: 'del', key: STATE_PREFIX + s.key } : { type: 'put', key: STATE_PREFIX + s.key, value: s.value });
     }
-    if (this.#pendingBytes > this.#opts.quotaBytes) this.#evict(group);
-    return new Promise<number[]>((resolve, reject) => {
+    const materialize = (payloads: readonly Uint8Array[]) => {
+      for (let i = 0; i < entries.length; i++) {
+        this.#put(group, { seq: seqs[i]!, subjectRef: entries[i]!.subjectRef, kind: entries[i]!.kind, payload: payloads[i]! });
+      }
+      if (this.#pendingBytes > this.#opts.quotaBytes) this.#evict();
+    };
+    // Enqueue before making the frames: a gap frame that their eviction appends must come after.
+    const done = new Promise<number[]>((resolve, reject) => {
       group.resolve = () => resolve(seqs);
       group.reject = reject;
       this.#enqueue(group);
     });
+    if (made.every((m): m is Uint8Array => m instanceof Uint8Array)) {
+      materialize(made);
+    } else {
+      group.ready = Promise.all(made).then(materialize, (e: unknown) => {
+        // A frame that cannot be made after its seq was given would leave a hole: stop here.
+        this.#failure ??= new TwinedgeError('OUTBOX_WRITE_FAILED', `a frame could not be made: ${(e as Error).message}`, {}, { cause: e });
+      }).finally(() => {
+        group.ready = undefined;
+      });
+    }
+    return done;
   }
 
   #put(group: WriteGroup, rec: OutboxRecord): void {
@@ -166,12 +192,19 @@ export class LevelOutbox implements Outbox {
     const cost = recordCost(value.length);
     group.ops.push({ type: 'put', key: frameKey(rec.seq), value });
     group.records.push(rec);
-    this.#pending.set(rec.seq, cost);
-    this.#pendingBytes += cost;
+    // An evicted placeholder stays evicted; its bytes are still written, below the mark.
+    if (this.#pending.has(rec.seq)) {
+      this.#pending.set(rec.seq, cost);
+      this.#pendingBytes += cost;
+    }
   }
 
-  /** Drops the oldest frames down to the low-water mark and appends a gap frame that names them. */
-  #evict(group: WriteGroup): void {
+  /**
+   * Drops the oldest frames down to the low-water mark and appends a gap frame that names them.
+   * The acknowledged-through mark on disk stays below the dropped frames until that gap frame is
+   * durable, so a crash in between loses nothing silently.
+   */
+  #evict(): void {
     const target = this.#opts.quotaBytes * QUOTA_LOW_WATER;
     const dropped: number[] = [];
     const carried: SeqRange[] = [];
@@ -180,8 +213,6 @@ export class LevelOutbox implements Outbox {
       const seq = this.#oldest();
       if (seq === undefined) break;
       const cost = this.#pending.get(seq)!;
-      // No delete: the oldest frames are below the acknowledged-through mark once this group is
-      // written, with the gap frame that reports them, and are cleared by range after that.
       this.#forget(seq, cost);
       const reported = this.#gapFrames.get(seq);
       if (reported) {
@@ -192,13 +223,19 @@ export class LevelOutbox implements Outbox {
         bytes += cost;
       }
     }
+    if (dropped.length === 0 && carried.length === 0) return;
     this.#droppedFrames += dropped.length;
     this.#droppedBytes += bytes;
     const ranges = mergeRanges([...rangesOf(dropped), ...carried]);
-    const seq = ++this.#lastSeq;
-    const payload = this.#opts.makeGap(seq, { reason: GapReason.QUOTA_FULL, dropped: ranges, frames: dropped.length, bytes });
-    this.#put(group, { seq, subjectRef: '_hub', kind: 'gap', payload });
-    this.#gapFrames.set(seq, ranges);
+    const floor = ranges[0]!.first;
+    const gapSeq = this.#lastSeq + 1;
+    this.#unreported.set(gapSeq, floor);
+    this.#gapFrames.set(gapSeq, ranges);
+    const gap: Gap = { reason: GapReason.QUOTA_FULL, dropped: ranges, frames: dropped.length, bytes };
+    void this.append([{ subjectRef: '_hub', kind: 'gap', make: (seq) => this.#opts.makeGap(seq, gap) }]).then(
+      () => this.#unreported.delete(gapSeq),
+      () => {},
+    );
   }
 
   #oldest(): number | undefined {
@@ -241,7 +278,7 @@ export class LevelOutbox implements Outbox {
     }
     // Frames acknowledged out of order stay on disk until the mark passes them: after a crash
     // they are sent again, which at-least-once delivery allows.
-    if (changed) this.#enqueue({ ops: [], records: [] });
+    if (changed) this.#enqueue({ ops: [], records: [], ready: undefined });
   }
 
   #enqueue(group: WriteGroup): void {
@@ -260,9 +297,12 @@ export class LevelOutbox implements Outbox {
     if (this.#writing) return;
     this.#writing = true;
     while (this.#queue.length > 0) {
+      // Groups are written in seq order: wait for the first one's frames to be made.
+      const head = this.#queue[0]!;
+      if (head.ready) await head.ready;
       let n = 0;
       let take = 0;
-      while (take < this.#queue.length && (take === 0 || n + this.#queue[take]!.ops.length <= this.#opts.maxBatch)) {
+      while (take < this.#queue.length && !this.#queue[take]!.ready && (take === 0 || n + this.#queue[take]!.ops.length <= this.#opts.maxBatch)) {
         n += this.#queue[take]!.ops.length;
         take++;
       }
@@ -275,7 +315,7 @@ export class LevelOutbox implements Outbox {
         if (last && last.seq > maxSeq) maxSeq = last.seq;
       }
       if (maxSeq > 0) ops.push({ type: 'put', key: META_SEQ, value: seqBytes(maxSeq) });
-      const ackedThrough = this.#ackedThrough();
+      const ackedThrough = this.#markable();
       if (ackedThrough > this.#persistedAcked) ops.push({ type: 'put', key: META_ACKED, value: seqBytes(ackedThrough) });
       try {
         if (this.#failure) throw this.#failure;
@@ -296,6 +336,13 @@ export class LevelOutbox implements Outbox {
     }
     this.#writing = false;
     for (const done of this.#drained.splice(0)) done();
+  }
+
+  /** The acknowledged-through mark that may be written now: never past a dropped, unreported frame. */
+  #markable(): number {
+    let mark = this.#ackedThrough();
+    for (const floor of this.#unreported.values()) mark = Math.min(mark, floor - 1);
+    return mark;
   }
 
   #remember(rec: OutboxRecord): void {

@@ -9,11 +9,15 @@ export interface OutboxRecord {
   readonly payload: Uint8Array;
 }
 
-/** A frame to append: `make` is called once, synchronously, with the seq it gets. */
+/**
+ * A frame to append: `make` is called once, synchronously, with the seq it gets; it may return the
+ * bytes or a promise of them (signing off the main thread). A throw from `make` rejects the append
+ * and gives no seq away.
+ */
 export interface AppendEntry {
   readonly subjectRef: string;
   readonly kind: FrameKind;
-  readonly make: (seq: number) => Uint8Array;
+  readonly make: (seq: number) => Uint8Array | Promise<Uint8Array>;
 }
 
 /** Caller state stored in the same atomic batch as the frames that report it. */
