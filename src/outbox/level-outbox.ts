@@ -3,7 +3,7 @@ import { Level } from 'level';
 import { decodeBody, decodeSigned, GapReason, type Gap, type SeqRange } from '../frames/codec.js';
 import { TwinedgeError } from '../ops/errors.js';
 import type { AppendEntry, Outbox, OutboxRecord, OutboxStats, StateWrite } from './outbox.js';
-import { decodeRecord, encodeRecord, FRAME_RANGE, frameKey, recordCost, seqOfKey } from './record.js';
+import { decodeSegment, encodeSegment, frameCost, SEGMENT_RANGE, segmentKey, seqOfKey } from './segment.js';
 import { mergeRanges, rangesOf } from './seq-ranges.js';
 
 export interface LevelOutboxOptions {
@@ -12,7 +12,7 @@ export interface LevelOutboxOptions {
   quotaBytes: number;
   /** 'batch': fsync every batch that holds frames; 'none': leave flushing to the OS. */
   sync: 'batch' | 'none';
-  /** Most operations in one write batch (whole appends are never split). */
+  /** Most frames in one write batch (whole appends are never split). */
   maxBatch: number;
   /** Signs the gap frame that reports dropped seqs. */
   makeGap: (seq: number, gap: Gap) => Uint8Array | Promise<Uint8Array>;
@@ -23,39 +23,47 @@ export interface LevelOutboxOptions {
 type BatchOp = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string };
 
 interface WriteGroup {
+  /** State writes that must land with the frames. */
   ops: BatchOp[];
   records: OutboxRecord[];
   /** Set while the group's frames are still being made (signed off the main thread). */
   ready: Promise<void> | undefined;
-  resolve?: (seqs: number[]) => void;
+  resolve?: () => void;
   reject?: (e: unknown) => void;
 }
 
 const META_SEQ = 'm!seq';
-/** Every seq at or below this one is acknowledged or dropped; its record may still be on disk. */
+/** Every seq at or below this one is acknowledged or dropped; its segment may still be on disk. */
 const META_ACKED = 'm!acked';
-// Acknowledged frames are deleted by key range once this many have passed, not one by one: a
-// delete per frame costs more than the publish it follows.
-const CLEAR_EVERY = 2048;
+/** Ranges above the mark acknowledged out of order, written at a graceful close. */
+const META_ACKED_ABOVE = 'm!acked-above';
 const STATE_PREFIX = 's!';
 // When the quota is passed, drop down to this share of it, so that a full outbox writes one gap
 // frame per burst of drops rather than one per appended frame.
 const QUOTA_LOW_WATER = 0.9;
-const READ_CHUNK = 512;
 // classic-level fetches 16 KiB per trip to its thread by default: a backlog of 1 KB frames would
 // take one trip per 16 frames.
 const READ_AHEAD_BYTES = 4 << 20;
+const READ_SEGMENTS = 8;
 
-function seqBytes(seq: number): Uint8Array {
-  return Buffer.from(String(seq), 'ascii');
+function ascii(n: number | string): Uint8Array {
+  return Buffer.from(String(n), 'ascii');
 }
 
-/** The outbox on LevelDB: one writer, group commit, an in-memory index of pending frames. */
+function numberOf(v: Uint8Array | undefined): number {
+  return v ? Number(Buffer.from(v).toString('ascii')) : 0;
+}
+
+/**
+ * The outbox on LevelDB: one writer with group commit (each batch is one segment of consecutive
+ * frames), an in-memory index of pending frames, and an acknowledged-through mark instead of a
+ * delete per frame.
+ */
 export class LevelOutbox implements Outbox {
   readonly #opts: Required<LevelOutboxOptions>;
   readonly #db: Level<string, Uint8Array>;
   readonly #events = new EventEmitter();
-  /** seq -> bytes it costs, for every frame stored and not acknowledged or dropped. */
+  /** seq -> bytes it costs, for every frame given a seq and not acknowledged or dropped. */
   readonly #pending = new Map<number, number>();
   /** Pending gap frames and the ranges they report, carried into the next one if they drop. */
   readonly #gapFrames = new Map<number, SeqRange[]>();
@@ -64,18 +72,20 @@ export class LevelOutbox implements Outbox {
   #pendingBytes = 0;
   /** No pending frame has a seq below this. */
   #low = 1;
-  /** The acknowledged-through seq last written to disk, and the one below which disk is clean. */
-  #persistedAcked = 0;
-  #cleared = 0;
   #lastSeq = 0;
   #durableSeq = 0;
+  #persistedAcked = 0;
+  /** First and last seq of every segment on disk, in order, live from #segHead on. */
+  #segFirst: number[] = [];
+  #segLast: number[] = [];
+  #segHead = 0;
   #droppedFrames = 0;
   #droppedBytes = 0;
   #queue: WriteGroup[] = [];
   #writing = false;
   #scheduled = false;
   #drained: Array<() => void> = [];
-  /** Recent durable records, contiguous in seq, live from #tailHead on. */
+  /** Recent durable records, consecutive in seq, live from #tailHead on. */
   #tail: OutboxRecord[] = [];
   #tailHead = 0;
   #tailBytes = 0;
@@ -96,42 +106,48 @@ export class LevelOutbox implements Outbox {
         ? `outbox ${this.#opts.location} is in use by another hub process; stop it first`
         : `cannot open outbox ${this.#opts.location}: ${(e as Error).message}`, { file: this.#opts.location }, { cause: e });
     }
-    const meta = await this.#db.get(META_SEQ);
-    const ackedMeta = await this.#db.get(META_ACKED);
-    const acked = ackedMeta ? Number(Buffer.from(ackedMeta).toString('ascii')) : 0;
-    let last = Math.max(acked, meta ? Number(Buffer.from(meta).toString('ascii')) : 0);
-    if (acked > 0) await this.#db.clear({ ...FRAME_RANGE, lte: frameKey(acked) });
-    this.#persistedAcked = this.#cleared = acked;
-    const it = this.#db.iterator({ ...FRAME_RANGE, gt: frameKey(acked) });
+    const acked = numberOf(await this.#db.get(META_ACKED));
+    const ackedAbove = new Set<number>();
+    const above = await this.#db.get(META_ACKED_ABOVE);
+    if (above) for (const r of JSON.parse(Buffer.from(above).toString('utf8')) as SeqRange[]) for (let s = r.first; s <= r.last; s++) ackedAbove.add(s);
+    let last = Math.max(acked, numberOf(await this.#db.get(META_SEQ)));
+    let damaged = 0;
+    const it = this.#db.iterator({ ...SEGMENT_RANGE, highWaterMarkBytes: READ_AHEAD_BYTES } as object);
     try {
       for (;;) {
-        const entries = await it.nextv(1000);
+        const entries = await it.nextv(READ_SEGMENTS);
         if (entries.length === 0) break;
         for (const [key, value] of entries) {
-          const seq = seqOfKey(key);
-          this.#pending.set(seq, recordCost(value.length));
-          this.#pendingBytes += recordCost(value.length);
-          if (seq > last) last = seq;
-          const rec = decodeRecord(seq, value);
-          if (rec?.kind === 'gap') this.#gapFrames.set(seq, gapRangesOf(rec.payload));
+          const first = seqOfKey(key);
+          const records = decodeSegment(first, value);
+          if (!records) {
+            damaged++;
+            continue;
+          }
+          this.#segFirst.push(first);
+          this.#segLast.push(first + records.length - 1);
+          for (const rec of records) {
+            if (rec.seq > last) last = rec.seq;
+            if (rec.seq <= acked || ackedAbove.has(rec.seq)) continue;
+            this.#pending.set(rec.seq, frameCost(rec));
+            this.#pendingBytes += frameCost(rec);
+            if (rec.kind === 'gap') this.#gapFrames.set(rec.seq, gapRangesOf(rec.payload));
+          }
         }
       }
     } finally {
       await it.close();
     }
+    if (damaged > 0) {
+      throw new TwinedgeError('OUTBOX_OPEN_FAILED', `outbox ${this.#opts.location} has ${damaged} damaged segment(s); move the folder aside and restart (its frames will be missing at the receiver)`, { file: this.#opts.location });
+    }
     this.#lastSeq = last;
     this.#durableSeq = last;
-    this.#low = this.#pending.size ? Math.min(...this.#firstKeys(1)) : last + 1;
+    this.#persistedAcked = acked;
+    this.#low = acked + 1;
+    if (above) await this.#db.del(META_ACKED_ABOVE);
+    await this.#clearAcked();
     this.#state = 'open';
-  }
-
-  #firstKeys(n: number): number[] {
-    const out: number[] = [];
-    for (const k of this.#pending.keys()) {
-      out.push(k);
-      if (out.length >= n) break;
-    }
-    return out;
   }
 
   #check(): void {
@@ -164,7 +180,7 @@ export class LevelOutbox implements Outbox {
     }
     const materialize = (payloads: readonly Uint8Array[]) => {
       for (let i = 0; i < entries.length; i++) {
-        this.#put(group, { seq: seqs[i]!, subjectRef: entries[i]!.subjectRef, kind: entries[i]!.kind, payload: payloads[i]! });
+        this.#add(group, { seq: seqs[i]!, subjectRef: entries[i]!.subjectRef, kind: entries[i]!.kind, payload: payloads[i]! });
       }
       if (this.#pendingBytes > this.#opts.quotaBytes) this.#evict();
     };
@@ -187,13 +203,11 @@ export class LevelOutbox implements Outbox {
     return done;
   }
 
-  #put(group: WriteGroup, rec: OutboxRecord): void {
-    const value = encodeRecord(rec.subjectRef, rec.kind, rec.payload);
-    const cost = recordCost(value.length);
-    group.ops.push({ type: 'put', key: frameKey(rec.seq), value });
+  #add(group: WriteGroup, rec: OutboxRecord): void {
     group.records.push(rec);
-    // An evicted placeholder stays evicted; its bytes are still written, below the mark.
+    // A placeholder evicted before its bytes existed stays evicted; it is still written, below the mark.
     if (this.#pending.has(rec.seq)) {
+      const cost = frameCost(rec);
       this.#pending.set(rec.seq, cost);
       this.#pendingBytes += cost;
     }
@@ -209,7 +223,7 @@ export class LevelOutbox implements Outbox {
     const dropped: number[] = [];
     const carried: SeqRange[] = [];
     let bytes = 0;
-    while (this.#pendingBytes > target && this.#pending.size > 0) {
+    while (this.#pendingBytes > target) {
       const seq = this.#oldest();
       if (seq === undefined) break;
       const cost = this.#pending.get(seq)!;
@@ -227,9 +241,8 @@ export class LevelOutbox implements Outbox {
     this.#droppedFrames += dropped.length;
     this.#droppedBytes += bytes;
     const ranges = mergeRanges([...rangesOf(dropped), ...carried]);
-    const floor = ranges[0]!.first;
     const gapSeq = this.#lastSeq + 1;
-    this.#unreported.set(gapSeq, floor);
+    this.#unreported.set(gapSeq, ranges[0]!.first);
     this.#gapFrames.set(gapSeq, ranges);
     const gap: Gap = { reason: GapReason.QUOTA_FULL, dropped: ranges, frames: dropped.length, bytes };
     void this.append([{ subjectRef: '_hub', kind: 'gap', make: (seq) => this.#opts.makeGap(seq, gap) }]).then(
@@ -245,20 +258,14 @@ export class LevelOutbox implements Outbox {
 
   /** The highest seq such that no seq at or below it is pending. */
   #ackedThrough(): number {
-    const oldest = this.#oldest();
-    return (oldest ?? this.#lastSeq + 1) - 1;
+    return (this.#oldest() ?? this.#lastSeq + 1) - 1;
   }
 
-  async #clearAcked(): Promise<void> {
-    const through = this.#persistedAcked;
-    if (through <= this.#cleared) return;
-    try {
-      await this.#db.clear({ ...FRAME_RANGE, gt: frameKey(this.#cleared), lte: frameKey(through) });
-      this.#cleared = through;
-    } catch (e) {
-      // Not fatal: the records are below the mark and are cleared at the next try or next open.
-      void e;
-    }
+  /** The mark that may be written now: never past a dropped frame whose gap frame is not durable. */
+  #markable(): number {
+    let mark = this.#ackedThrough();
+    for (const floor of this.#unreported.values()) mark = Math.min(mark, floor - 1);
+    return mark;
   }
 
   #forget(seq: number, cost: number): void {
@@ -276,7 +283,7 @@ export class LevelOutbox implements Outbox {
       this.#gapFrames.delete(seq);
       changed = true;
     }
-    // Frames acknowledged out of order stay on disk until the mark passes them: after a crash
+    // Only the mark is written. Frames acknowledged out of order stay above it: after a crash
     // they are sent again, which at-least-once delivery allows.
     if (changed) this.#enqueue({ ops: [], records: [], ready: undefined });
   }
@@ -300,49 +307,67 @@ export class LevelOutbox implements Outbox {
       // Groups are written in seq order: wait for the first one's frames to be made.
       const head = this.#queue[0]!;
       if (head.ready) await head.ready;
-      let n = 0;
+      let frames = 0;
       let take = 0;
-      while (take < this.#queue.length && !this.#queue[take]!.ready && (take === 0 || n + this.#queue[take]!.ops.length <= this.#opts.maxBatch)) {
-        n += this.#queue[take]!.ops.length;
+      while (take < this.#queue.length && !this.#queue[take]!.ready && (take === 0 || frames + this.#queue[take]!.records.length <= this.#opts.maxBatch)) {
+        frames += this.#queue[take]!.records.length;
         take++;
       }
       const groups = this.#queue.splice(0, take);
       const ops: BatchOp[] = [];
-      let maxSeq = 0;
+      const records: OutboxRecord[] = [];
       for (const g of groups) {
         for (const op of g.ops) ops.push(op);
-        const last = g.records[g.records.length - 1];
-        if (last && last.seq > maxSeq) maxSeq = last.seq;
+        for (const r of g.records) records.push(r);
       }
-      if (maxSeq > 0) ops.push({ type: 'put', key: META_SEQ, value: seqBytes(maxSeq) });
-      const ackedThrough = this.#markable();
-      if (ackedThrough > this.#persistedAcked) ops.push({ type: 'put', key: META_ACKED, value: seqBytes(ackedThrough) });
+      const firstSeq = records[0]?.seq ?? 0;
+      const lastSeq = records[records.length - 1]?.seq ?? 0;
+      if (records.length > 0) {
+        ops.push({ type: 'put', key: segmentKey(firstSeq), value: encodeSegment(records) });
+        ops.push({ type: 'put', key: META_SEQ, value: ascii(lastSeq) });
+      }
+      const mark = this.#markable();
+      if (mark > this.#persistedAcked) ops.push({ type: 'put', key: META_ACKED, value: ascii(mark) });
       try {
         if (this.#failure) throw this.#failure;
-        await this.#db.batch(ops, { sync: this.#opts.sync === 'batch' && maxSeq > 0 });
+        if (ops.length) await this.#db.batch(ops, { sync: this.#opts.sync === 'batch' && records.length > 0 });
       } catch (e) {
         this.#failure ??= new TwinedgeError('OUTBOX_WRITE_FAILED', `outbox write failed: ${(e as Error).message}; check disk space, then restart the hub`, { file: this.#opts.location }, { cause: e });
         for (const g of groups) g.reject?.(this.#failure);
         continue;
       }
-      if (ackedThrough > this.#persistedAcked) this.#persistedAcked = ackedThrough;
-      if (this.#persistedAcked - this.#cleared >= CLEAR_EVERY || (this.#state === 'closing' && this.#queue.length === 0)) await this.#clearAcked();
-      if (maxSeq > 0) {
-        for (const g of groups) for (const r of g.records) this.#remember(r);
-        this.#durableSeq = Math.max(this.#durableSeq, maxSeq);
+      if (mark > this.#persistedAcked) this.#persistedAcked = mark;
+      if (records.length > 0) {
+        this.#segFirst.push(firstSeq);
+        this.#segLast.push(lastSeq);
+        for (const r of records) this.#remember(r);
+        this.#durableSeq = Math.max(this.#durableSeq, lastSeq);
       }
-      for (const g of groups) g.resolve?.([]);
-      if (maxSeq > 0) this.#events.emit('durable');
+      await this.#clearAcked();
+      for (const g of groups) g.resolve?.();
+      if (records.length > 0) this.#events.emit('durable');
     }
     this.#writing = false;
     for (const done of this.#drained.splice(0)) done();
   }
 
-  /** The acknowledged-through mark that may be written now: never past a dropped, unreported frame. */
-  #markable(): number {
-    let mark = this.#ackedThrough();
-    for (const floor of this.#unreported.values()) mark = Math.min(mark, floor - 1);
-    return mark;
+  /** Removes the segments wholly at or below the mark on disk, by key range. */
+  async #clearAcked(): Promise<void> {
+    let end = this.#segHead;
+    while (end < this.#segLast.length && this.#segLast[end]! <= this.#persistedAcked) end++;
+    if (end === this.#segHead) return;
+    try {
+      await this.#db.clear({ ...SEGMENT_RANGE, lte: segmentKey(this.#segFirst[end - 1]!) });
+    } catch {
+      // Not fatal: the segments are below the mark and are cleared at the next try or next open.
+      return;
+    }
+    this.#segHead = end;
+    if (this.#segHead > 1024 && this.#segHead * 2 > this.#segFirst.length) {
+      this.#segFirst = this.#segFirst.slice(this.#segHead);
+      this.#segLast = this.#segLast.slice(this.#segHead);
+      this.#segHead = 0;
+    }
   }
 
   #remember(rec: OutboxRecord): void {
@@ -376,21 +401,37 @@ export class LevelOutbox implements Outbox {
     return out;
   }
 
-  /** Reads stored frames in (cursor, upTo] from disk; returns where it stopped. */
+  /** Reads pending frames in (cursor, upTo] from disk into `out`; returns the last seq looked at. */
   async #readStored(cursor: number, limit: number, out: OutboxRecord[], upTo: number): Promise<number> {
     while (out.length < limit && cursor < upTo) {
-      const entries = await this.#db.iterator({ gt: frameKey(cursor), lte: frameKey(upTo), limit: Math.max(READ_CHUNK, limit - out.length), highWaterMarkBytes: READ_AHEAD_BYTES } as object).all();
+      const at = this.#segmentOf(cursor + 1);
+      if (at === undefined) return upTo;
+      const entries = await this.#db.iterator({ gte: segmentKey(at), lte: segmentKey(upTo), limit: READ_SEGMENTS, highWaterMarkBytes: READ_AHEAD_BYTES } as object).all();
       if (entries.length === 0) return upTo;
       for (const [key, value] of entries) {
-        const seq = seqOfKey(key);
-        cursor = seq;
-        if (!this.#pending.has(seq)) continue;
-        const rec = decodeRecord(seq, value);
-        if (rec) out.push(rec);
-        if (out.length >= limit) return cursor;
+        for (const rec of decodeSegment(seqOfKey(key), value) ?? []) {
+          if (rec.seq <= cursor) continue;
+          if (rec.seq > upTo) return upTo;
+          cursor = rec.seq;
+          if (this.#pending.has(rec.seq)) out.push(rec);
+          if (out.length >= limit) return cursor;
+        }
       }
     }
     return cursor;
+  }
+
+  /** The first seq of the segment holding `seq` (or of the next one after it). */
+  #segmentOf(seq: number): number | undefined {
+    let lo = this.#segHead;
+    let hi = this.#segLast.length - 1;
+    if (lo > hi) return undefined;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.#segLast[mid]! < seq) lo = mid + 1;
+      else hi = mid;
+    }
+    return this.#segLast[lo]! >= seq ? this.#segFirst[lo] : undefined;
   }
 
   async getState(key: string): Promise<Uint8Array | undefined> {
@@ -422,10 +463,12 @@ export class LevelOutbox implements Outbox {
     }
     this.#state = 'closing';
     if (this.#writing || this.#scheduled || this.#queue.length) await new Promise<void>((r) => this.#drained.push(r));
-    // A graceful close deletes what was acknowledged out of order, so a restart resends nothing.
-    const ops: BatchOp[] = [];
-    for (let seq = this.#ackedThrough() + 1; seq <= this.#lastSeq; seq++) if (!this.#pending.has(seq)) ops.push({ type: 'del', key: frameKey(seq) });
-    if (ops.length && !this.#failure) await this.#db.batch(ops, { sync: true }).catch(() => {});
+    // A graceful close remembers what was acknowledged out of order, so a restart resends nothing.
+    const above: number[] = [];
+    for (let seq = this.#persistedAcked + 1; seq <= this.#lastSeq; seq++) if (!this.#pending.has(seq)) above.push(seq);
+    if (above.length && !this.#failure) {
+      await this.#db.put(META_ACKED_ABOVE, Buffer.from(JSON.stringify(rangesOf(above))), { sync: true }).catch(() => {});
+    }
     this.#state = 'closed';
     await this.#db.close();
   }
