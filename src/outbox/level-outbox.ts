@@ -44,7 +44,8 @@ const QUOTA_LOW_WATER = 0.9;
 // classic-level fetches 16 KiB per trip to its thread by default: a backlog of 1 KB frames would
 // take one trip per 16 frames.
 const READ_AHEAD_BYTES = 4 << 20;
-const READ_SEGMENTS = 8;
+// Segments per trip; READ_AHEAD_BYTES bounds a trip when segments are large.
+const READ_SEGMENTS = 1000;
 
 function ascii(n: number | string): Uint8Array {
   return Buffer.from(String(n), 'ascii');
@@ -401,22 +402,30 @@ export class LevelOutbox implements Outbox {
     return out;
   }
 
-  /** Reads pending frames in (cursor, upTo] from disk into `out`; returns the last seq looked at. */
+  /**
+   * Reads pending frames in (cursor, upTo] from disk into `out`; returns the last seq looked at.
+   * Whole segments are taken, so `out` may pass `limit` by what one trip to LevelDB's thread
+   * fetched (at most READ_AHEAD_BYTES): reading a segment twice would cost more than holding it.
+   */
   async #readStored(cursor: number, limit: number, out: OutboxRecord[], upTo: number): Promise<number> {
-    while (out.length < limit && cursor < upTo) {
-      const at = this.#segmentOf(cursor + 1);
-      if (at === undefined) return upTo;
-      const entries = await this.#db.iterator({ gte: segmentKey(at), lte: segmentKey(upTo), limit: READ_SEGMENTS, highWaterMarkBytes: READ_AHEAD_BYTES } as object).all();
-      if (entries.length === 0) return upTo;
-      for (const [key, value] of entries) {
-        for (const rec of decodeSegment(seqOfKey(key), value) ?? []) {
-          if (rec.seq <= cursor) continue;
-          if (rec.seq > upTo) return upTo;
-          cursor = rec.seq;
-          if (this.#pending.has(rec.seq)) out.push(rec);
-          if (out.length >= limit) return cursor;
+    const at = this.#segmentOf(cursor + 1);
+    if (at === undefined) return upTo;
+    const it = this.#db.iterator({ gte: segmentKey(at), lte: segmentKey(upTo), highWaterMarkBytes: READ_AHEAD_BYTES } as object);
+    try {
+      while (out.length < limit) {
+        const entries = await it.nextv(READ_SEGMENTS);
+        if (entries.length === 0) return upTo;
+        for (const [key, value] of entries) {
+          for (const rec of decodeSegment(seqOfKey(key), value) ?? []) {
+            if (rec.seq <= cursor) continue;
+            if (rec.seq > upTo) return upTo;
+            cursor = rec.seq;
+            if (this.#pending.has(rec.seq)) out.push(rec);
+          }
         }
       }
+    } finally {
+      await it.close();
     }
     return cursor;
   }

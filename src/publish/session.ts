@@ -19,6 +19,8 @@ export interface BrokerOptions {
 
 export type HubStatusState = 'online' | 'offline';
 
+const PUBLISH_OPTIONS = { qos: 1 } as const;
+
 export interface PublisherOptions {
   outbox: Outbox;
   broker: BrokerOptions;
@@ -71,6 +73,7 @@ export class Publisher extends EventEmitter {
   #downSince: number | undefined;
   #stats = { published: 0, acked: 0, reconnects: 0, lastAckLatencyMs: 0 };
   #idleWaiters: Array<() => void> = [];
+  readonly #topics = new Map<string, string>();
 
   constructor(options: PublisherOptions) {
     super();
@@ -198,8 +201,8 @@ export class Publisher extends EventEmitter {
       this.#inflight++;
       this.#stats.published++;
       const sentAt = performance.now();
-      const payload = Buffer.from(rec.payload.buffer, rec.payload.byteOffset, rec.payload.byteLength);
-      client.publish(frameTopic(this.#o.hubId, rec.subjectRef, rec.kind), payload, { qos: 1 }, (err) => {
+      const payload = Buffer.isBuffer(rec.payload) ? rec.payload : Buffer.from(rec.payload.buffer, rec.payload.byteOffset, rec.payload.byteLength);
+      client.publish(this.#topic(rec), payload, PUBLISH_OPTIONS, (err) => {
         if (!err) this.#onAck(rec.seq, sentAt);
         if (gen !== this.#generation) return;
         this.#inflight--;
@@ -208,6 +211,17 @@ export class Publisher extends EventEmitter {
         if (this.#inflight <= window - this.#refillRun) this.#pump();
       });
     }
+  }
+
+  /** Topics are made once per subject and kind, not once per frame. */
+  #topic(rec: OutboxRecord): string {
+    const key = `${rec.kind}/${rec.subjectRef}`;
+    let topic = this.#topics.get(key);
+    if (topic === undefined) {
+      topic = frameTopic(this.#o.hubId, rec.subjectRef, rec.kind);
+      this.#topics.set(key, topic);
+    }
+    return topic;
   }
 
   #onAck(seq: number, sentAt: number): void {
