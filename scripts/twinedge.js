@@ -1,14 +1,15 @@
 #!/usr/bin/env node
-// The twinedge command. Runs the compiled code when `npm run build` has made it, and the
-// TypeScript sources through tsx otherwise, so a fresh checkout works after `npm install`.
+// The twinedge command. In a checkout it runs the TypeScript sources through tsx, so a fresh
+// clone works after `npm install`; an image built with `npm run build` ships only the compiled
+// code in dist/ and runs that.
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const built = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
-if (existsSync(built) && process.env.TWINEDGE_FROM_SOURCE !== '1') {
-  await import(pathToFileURL(built).href);
-} else {
+const source = new URL('../src/cli/main.ts', import.meta.url);
+if (existsSync(fileURLToPath(source))) {
   const { register } = await import('tsx/esm/api');
   register();
-  await import(new URL('../src/cli/main.ts', import.meta.url).href);
+  await import(source.href);
+} else {
+  await import(pathToFileURL(fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url))).href);
 }
