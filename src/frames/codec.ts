@@ -1,5 +1,5 @@
 import protobuf from 'protobufjs';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { TwinedgeError } from '../ops/errors.js';
 
@@ -9,7 +9,10 @@ import { TwinedgeError } from '../ops/errors.js';
  * that code, docs and other languages use the same words.
  */
 
-export const PROTO_FILE = fileURLToPath(new URL('../../proto/twin/v1/frame.proto', import.meta.url));
+// From src/frames in a checkout, or dist/src/frames in a built image.
+export const PROTO_FILE = ['../../proto/twin/v1/frame.proto', '../../../proto/twin/v1/frame.proto']
+  .map((rel) => fileURLToPath(new URL(rel, import.meta.url)))
+  .find((p) => existsSync(p)) ?? fileURLToPath(new URL('../../proto/twin/v1/frame.proto', import.meta.url));
 export const SCHEMA_VERSION = 1;
 
 // keepCase: the proto's own field names, not camelCase copies of them.
