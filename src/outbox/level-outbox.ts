@@ -229,16 +229,16 @@ export class LevelOutbox implements Outbox {
       if (seq === undefined) break;
       const cost = this.#pending.get(seq)!;
       this.#forget(seq, cost);
+      // A dropped gap frame is itself a dropped frame, and what it reported is carried over.
       const reported = this.#gapFrames.get(seq);
       if (reported) {
         carried.push(...reported);
         this.#gapFrames.delete(seq);
-      } else {
-        dropped.push(seq);
-        bytes += cost;
       }
+      dropped.push(seq);
+      bytes += cost;
     }
-    if (dropped.length === 0 && carried.length === 0) return;
+    if (dropped.length === 0) return;
     this.#droppedFrames += dropped.length;
     this.#droppedBytes += bytes;
     const ranges = mergeRanges([...rangesOf(dropped), ...carried]);
