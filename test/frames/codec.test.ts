@@ -58,3 +58,25 @@ test('a body without a payload or with a wrong field type is refused', () => {
   assert.throws(() => payloadKind({} as never), TypeError);
   assert.throws(() => encodeBody({ schema_version: 1, hub_id: 5 } as never), { code: 'FRAME_INVALID' });
 });
+
+test('the hand-written SignedFrame envelope is byte for byte what protobufjs writes', async () => {
+  const { encodeSigned } = await import('../../src/frames/codec.js');
+  const { encodeSignedFrame } = await import('../../src/frames/sign.js');
+  for (const len of [0, 1, 127, 128, 300, 16_383, 16_384, 70_000]) {
+    const body = Buffer.alloc(len, 0xa5);
+    const signature = Buffer.alloc(64, 0x3c);
+    const keyId = '0123456789abcdef';
+    assert.deepEqual(Buffer.from(encodeSignedFrame(body, signature, Buffer.from(keyId))), Buffer.from(encodeSigned({ body, signature, key_id: keyId })), `body of ${len} bytes`);
+  }
+});
+
+test('async signing gives frames that verify, the same as synchronous signing', async () => {
+  const key = generateHubKey();
+  const signer = new FrameSigner(key);
+  const body = encodeBody(new FrameMaker({ hubId: 'h', clock: new ManualClock(5), signer }).body(3, 's', { event: { event_id: 'e', kind: 1, at_ms: 5 } }));
+  const a = decodeSigned(await signer.signAsync(body));
+  const b = decodeSigned(signer.sign(body));
+  assert.equal(verifyBody(a.body, a.signature, key.publicKey), true);
+  // Ed25519 is deterministic (RFC 8032): the same key and message give the same signature.
+  assert.deepEqual(Buffer.from(a.signature), Buffer.from(b.signature));
+});
