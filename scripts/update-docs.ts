@@ -1,16 +1,21 @@
-// Regenerates the README sections made from code: the error table (and the config reference,
-// through scripts/config-reference.ts). `--check` exits 1 when the README is out of date.
+// Regenerates the README sections made from code: the error table and the config reference.
+// `--check` exits 1 when the README is out of date (a test runs the same comparison).
 import { readFile, writeFile } from 'node:fs/promises';
+import { configReference } from '../src/config/reference.js';
 import { errorCodeTable, replaceSection, sectionOf } from '../src/ops/error-docs.js';
 
 const readme = new URL('../README.md', import.meta.url);
 const check = process.argv.includes('--check');
 const text = await readFile(readme, 'utf8');
+const sections: Record<string, string> = { 'error-codes': errorCodeTable(), 'config-reference': configReference() };
 if (check) {
-  if (sectionOf(text, 'error-codes') !== errorCodeTable()) {
-    console.error('README.md error table is out of date: run npx tsx scripts/update-docs.ts');
+  const stale = Object.entries(sections).filter(([name, body]) => sectionOf(text, name) !== body).map(([name]) => name);
+  if (stale.length) {
+    console.error(`README.md is out of date (${stale.join(', ')}): run npx tsx scripts/update-docs.ts`);
     process.exit(1);
   }
 } else {
-  await writeFile(readme, replaceSection(text, 'error-codes', errorCodeTable()));
+  let next = text;
+  for (const [name, body] of Object.entries(sections)) next = replaceSection(next, name, body);
+  await writeFile(readme, next);
 }

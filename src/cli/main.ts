@@ -35,7 +35,7 @@ async function dispatch(argv: string[]): Promise<number> {
     return await (await command.load()).main(rest);
   } catch (e) {
     if (isTwinedgeError(e)) {
-      process.stderr.write(`twinedge ${name}: ${e.toLine()}\n`);
+      for (const line of e.toLine().split('\n')) process.stderr.write(`twinedge ${name}: ${line}\n`);
       return e.exitCode;
     }
     process.stderr.write(`twinedge ${name}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
