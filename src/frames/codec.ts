@@ -55,7 +55,7 @@ export interface DeviceInfo { device_id: string; profile_id: string; subject_ref
 export interface Status {
   state: number; software_version?: string; config_sha256?: string; devices?: DeviceInfo[];
   profiles?: { id: string; version: string }[]; encoders?: { name: string; version: string; sha256: string; modality: string }[];
-  subjects?: string[]; reason?: string; last_seq?: number;
+  subjects?: string[]; reason?: string; last_seq?: number; connection?: number;
 }
 export interface SeqRange { first: number; last: number }
 export interface Gap { reason: number; dropped: SeqRange[]; frames?: number; bytes?: number }

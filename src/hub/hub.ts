@@ -69,7 +69,7 @@ export class Hub {
       broker: options.broker,
       hubId: options.hubId,
       inflight: options.inflight,
-      statusFrame: (state, reason) => this.#statusFrame(state, reason),
+      statusFrame: (state, reason, connection) => this.#statusFrame(state, reason, connection),
       log: options.log.child({ stage: 'publish' }),
     });
   }
@@ -78,7 +78,7 @@ export class Hub {
     return this.#maker.keyId;
   }
 
-  #statusFrame(state: HubStatusState, reason: string): Uint8Array {
+  #statusFrame(state: HubStatusState, reason: string, connection: number): Uint8Array {
     const status: Status = {
       state: state === 'online' ? HubState.ONLINE : HubState.OFFLINE,
       software_version: SOFTWARE_VERSION,
@@ -87,6 +87,7 @@ export class Hub {
       devices: [],
       reason,
       last_seq: this.#outbox.stats().lastSeq,
+      connection,
     };
     // Status frames are state, not history: seq 0, outside the sequence (see frame.proto).
     return this.#maker.make(0, HUB_SUBJECT, { status });

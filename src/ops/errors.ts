@@ -33,6 +33,9 @@ export const ERROR_CODES = {
   OUTBOX_CLOSED: { meaning: 'The outbox was used after it was closed.', action: 'This happens only during shutdown; frames produced then are not lost if shutdown is graceful.', exit: 1 },
   OUTBOX_WRITE_FAILED: { meaning: 'A write to the outbox failed.', action: 'Check free disk space and the data folder; the hub stops producing until writes succeed.', exit: 1 },
   BROKER_UNREACHABLE: { meaning: 'The MQTT broker could not be reached.', action: 'Check the broker URL, network and credentials; the hub keeps frames in its outbox and retries.', exit: 1 },
+  BROKER_REFUSED: { meaning: 'The broker refused the connection or a subscription (credentials, authorisation, protocol version).', action: 'Check the username, password, client certificate and the broker ACL; retrying will not help.', exit: 1 },
+  RECEIVE_STATE_UNAVAILABLE: { meaning: 'The receiver state folder cannot be opened, or another receiver holds it.', action: 'Give each receiver its own --state folder, or stop the other receiver.', exit: 2 },
+  RECEIVE_SINK_FAILED: { meaning: 'Writing an accepted frame to the sink failed; the frame was not acknowledged.', action: 'Check the output file\'s disk and permissions, then restart: the broker redelivers the frame.', exit: 1 },
   RECEIVE_REJECTED: { meaning: 'A received frame was rejected (see its reason).', action: 'Check the reason counters: trust, topic or signature problems point to a misconfigured or hostile publisher.', exit: 1 },
   DECODE_REJECTED: { meaning: 'Input bytes were rejected by a decoder.', action: 'Check the bytes against the profile; the errors name the byte or field.', exit: 3 },
 } as const satisfies Record<string, CodeEntry>;

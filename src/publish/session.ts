@@ -27,8 +27,11 @@ export interface PublisherOptions {
   hubId: string;
   /** Most frames published and not yet acknowledged at once. */
   inflight: number;
-  /** A signed status frame: the birth (online) or the last will and shutdown note (offline). */
-  statusFrame: (state: HubStatusState, reason: string) => Uint8Array;
+  /**
+   * A signed status frame: the birth (online) or the last will and shutdown note (offline), for
+   * the given connection number (1 for the first connection of this boot).
+   */
+  statusFrame: (state: HubStatusState, reason: string, connection: number) => Uint8Array;
   log: Logger;
 }
 
@@ -56,6 +59,8 @@ export class Publisher extends EventEmitter {
   #client: MqttClient | undefined;
   /** Bumped on every new connection: callbacks of an older one no longer count against the window. */
   #generation = 0;
+  /** Connection attempts since this process started: numbers the birth and will of each. */
+  #connections = 0;
   #connected = false;
   #stopping = false;
   /** Frames read from the outbox and not yet published, from #bufferAt on. */
@@ -91,7 +96,7 @@ export class Publisher extends EventEmitter {
     return { connected: this.#connected, inflight: this.#inflight, ...this.#stats };
   }
 
-  #clientOptions(): IClientOptions {
+  #clientOptions(connection: number): IClientOptions {
     const b = this.#o.broker;
     return {
       clientId: b.clientId,
@@ -105,7 +110,7 @@ export class Publisher extends EventEmitter {
       ...(b.tls ?? {}),
       will: {
         topic: statusTopic(this.#o.hubId),
-        payload: Buffer.from(this.#o.statusFrame('offline', 'connection lost')),
+        payload: Buffer.from(this.#o.statusFrame('offline', 'connection lost', connection)),
         qos: 1,
         retain: true,
       },
@@ -115,7 +120,8 @@ export class Publisher extends EventEmitter {
   #connect(): void {
     if (this.#stopping) return;
     const gen = ++this.#generation;
-    const client = mqtt.connect(this.#o.broker.url, this.#clientOptions());
+    const connection = ++this.#connections;
+    const client = mqtt.connect(this.#o.broker.url, this.#clientOptions(connection));
     this.#client = client;
     client.on('connect', () => {
       if (gen !== this.#generation) return;
@@ -129,7 +135,7 @@ export class Publisher extends EventEmitter {
       const downMs = this.#downSince === undefined ? undefined : Date.now() - this.#downSince;
       this.#downSince = undefined;
       this.#o.log.info({ broker: this.#o.broker.url, downMs, pending: this.#o.outbox.stats().pending }, 'connected to broker');
-      client.publish(statusTopic(this.#o.hubId), Buffer.from(this.#o.statusFrame('online', '')), { qos: 1, retain: true });
+      client.publish(statusTopic(this.#o.hubId), Buffer.from(this.#o.statusFrame('online', '', connection)), { qos: 1, retain: true });
       this.emit('connected');
       this.#pump();
     });
@@ -262,7 +268,7 @@ export class Publisher extends EventEmitter {
     const bounded = <T>(p: Promise<T>) => Promise.race([p, new Promise<void>((r) => setTimeout(r, timeoutMs).unref())]);
     if (client && this.#connected) {
       await bounded(this.whenIdle());
-      await bounded(client.publishAsync(statusTopic(this.#o.hubId), Buffer.from(this.#o.statusFrame('offline', 'shutdown')), { qos: 1, retain: true }).catch(() => {}));
+      await bounded(client.publishAsync(statusTopic(this.#o.hubId), Buffer.from(this.#o.statusFrame('offline', 'shutdown', this.#connections)), { qos: 1, retain: true }).catch(() => {}));
     }
     if (this.#acks.length) {
       this.#o.outbox.ack(this.#acks);

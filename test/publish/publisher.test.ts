@@ -43,7 +43,7 @@ async function setup(brokerUrl: string, inflight = 64) {
   const publisher = new Publisher({
     outbox, hubId: 'hub-p', inflight, log: silentLogger(),
     broker: { url: brokerUrl, clientId: 'hub-p-test', keepaliveS: 5, connectTimeoutMs: 2000, reconnectMinMs: 50, reconnectMaxMs: 400 },
-    statusFrame: (state, reason) => maker.make(0, '_hub', { status: { state: state === 'online' ? HubState.ONLINE : HubState.OFFLINE, reason } }),
+    statusFrame: (state, reason, connection) => maker.make(0, '_hub', { status: { state: state === 'online' ? HubState.ONLINE : HubState.OFFLINE, reason, connection } }),
   });
   const append = (n: number) => outbox.append(Array.from({ length: n }, () => ({
     subjectRef: 's1', kind: 'cross_section' as const,
@@ -55,11 +55,11 @@ async function setup(brokerUrl: string, inflight = 64) {
 /** A subscriber recording the seq of every frame it gets, and the status frames. */
 async function subscriber(url: string, clientId: string) {
   const seqs: number[] = [];
-  const statuses: { state: number; reason: string }[] = [];
+  const statuses: { state: number; reason: string; connection: number }[] = [];
   const client = await mqtt.connectAsync(url, { clientId, clean: false, reconnectPeriod: 100 });
   client.on('message', (topic, payload) => {
     const body = decodeBody(decodeSigned(payload).body);
-    if (body.kind === 'status') statuses.push({ state: body.status!.state, reason: body.status!.reason ?? '' });
+    if (body.kind === 'status') statuses.push({ state: body.status!.state, reason: body.status!.reason ?? '', connection: body.status!.connection ?? 0 });
     else seqs.push(body.seq);
   });
   await client.subscribeAsync('twin/v1/#', { qos: 1 });
@@ -155,16 +155,21 @@ test('a lost connection publishes the retained last will (offline); a graceful s
     assert.ok(clients['hub-p-test'], 'the hub is connected');
     clients['hub-p-test'].conn.destroy();
     await sub.waitFor(() => sub.statuses.some((s) => s.state === HubState.OFFLINE));
-    assert.equal(sub.statuses.find((s) => s.state === HubState.OFFLINE)?.reason, 'connection lost');
+    const will = sub.statuses.find((s) => s.state === HubState.OFFLINE)!;
+    assert.equal(will.reason, 'connection lost');
+    // The will carries its connection's number, the same as that connection's birth.
+    assert.equal(will.connection, sub.statuses[0]!.connection);
+    assert.equal(will.connection, 1);
     // It reconnects and says it is online again; then a graceful stop.
     await sub.waitFor(() => sub.statuses.filter((s) => s.state === HubState.ONLINE).length === 2);
+    assert.equal(sub.statuses.filter((s) => s.state === HubState.ONLINE)[1]!.connection, 2);
     await h.publisher.stop();
     await sub.waitFor(() => sub.statuses.at(-1)?.reason === 'shutdown');
     assert.equal(sub.statuses.at(-1)?.state, HubState.OFFLINE);
     // A new subscriber gets the retained status: the hub is offline.
     const late = await subscriber(broker.url, 'sub-late');
     await late.waitFor(() => late.statuses.length === 1);
-    assert.deepEqual(late.statuses[0], { state: HubState.OFFLINE, reason: 'shutdown' });
+    assert.deepEqual(late.statuses[0], { state: HubState.OFFLINE, reason: 'shutdown', connection: 2 });
     await late.client.endAsync();
   } finally {
     await sub.client.endAsync();
