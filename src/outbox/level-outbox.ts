@@ -388,16 +388,21 @@ export class LevelOutbox implements Outbox {
     this.#check();
     const out: OutboxRecord[] = [];
     let cursor = Math.max(afterSeq, this.#low - 1);
-    const first = this.#tail[this.#tailHead];
-    if (!first || cursor + 1 < first.seq) {
-      cursor = await this.#readStored(cursor, limit, out, first ? first.seq - 1 : this.#durableSeq);
+    // Disk first, for what is older than the tail cache. The tail moves on while the disk is
+    // read (new frames in, oldest out), so look again after every read.
+    for (;;) {
+      const first = this.#tail[this.#tailHead];
+      if (first && cursor + 1 >= first.seq) break;
+      const upTo = first ? first.seq - 1 : this.#durableSeq;
+      if (cursor >= upTo || out.length >= limit) return out;
+      cursor = await this.#readStored(cursor, limit, out, upTo);
     }
-    const head = this.#tail[this.#tailHead];
-    if (head && out.length < limit) {
-      for (let i = this.#tailHead + Math.max(0, cursor + 1 - head.seq); i < this.#tail.length && out.length < limit; i++) {
-        const rec = this.#tail[i]!;
-        if (this.#pending.has(rec.seq)) out.push(rec);
-      }
+    if (out.length >= limit) return out;
+    // From here on nothing awaits: the tail cannot move under the index.
+    const head = this.#tail[this.#tailHead]!;
+    for (let i = this.#tailHead + (cursor + 1 - head.seq); i < this.#tail.length && out.length < limit; i++) {
+      const rec = this.#tail[i]!;
+      if (this.#pending.has(rec.seq)) out.push(rec);
     }
     return out;
   }

@@ -9,7 +9,7 @@ import type { Outbox, AppendEntry } from '../../src/outbox/outbox.js';
 
 export interface OutboxFactory {
   /** A store at a new place; `reopen` makes another instance at that same place. */
-  create(options: { quotaBytes?: number; makeGap?: (seq: number, gap: Gap) => Uint8Array }): Promise<{ outbox: Outbox; reopen(): Outbox; cleanup(): Promise<void> }>;
+  create(options: { quotaBytes?: number; makeGap?: (seq: number, gap: Gap) => Uint8Array; tailCacheBytes?: number }): Promise<{ outbox: Outbox; reopen(): Outbox; cleanup(): Promise<void> }>;
   /** A gap-frame maker that signs real frames, so gap ranges can be decoded back. */
   makeGap: (seq: number, gap: Gap) => Uint8Array;
 }
@@ -182,6 +182,40 @@ export function outboxSuite(name: string, factory: OutboxFactory): void {
         cursor = recs[recs.length - 1]!.seq;
       }
       assert.deepEqual(seen, Array.from({ length: n / 2 }, (_, i) => i * 2 + 2));
+    } finally {
+      await outbox.close();
+      await cleanup();
+    }
+  });
+
+  test(`${name}: a reader racing the writer gets every frame once, in order`, async () => {
+    // A tiny memory cache, so that reads go to disk while new frames push the cache forward.
+    const { outbox, cleanup } = await factory.create({ tailCacheBytes: 2000 });
+    try {
+      await outbox.open();
+      const n = 6000;
+      let produced = false;
+      const producing = (async () => {
+        const appends: Promise<number[]>[] = [];
+        for (let i = 0; i < n; i += 50) {
+          appends.push(outbox.append(Array.from({ length: 50 }, () => entry('r'.repeat(200)))));
+          if (i % 500 === 0) await new Promise((r) => setImmediate(r));
+        }
+        await Promise.all(appends);
+        produced = true;
+      })();
+      const seen: number[] = [];
+      let cursor = 0;
+      for (;;) {
+        const done = produced;
+        const recs = await outbox.read(cursor, 2000);
+        for (const r of recs) seen.push(r.seq);
+        if (recs.length > 0) cursor = recs[recs.length - 1]!.seq;
+        else if (done) break;
+        else await new Promise((r) => setImmediate(r));
+      }
+      await producing;
+      assert.deepEqual(seen, Array.from({ length: n }, (_, i) => i + 1));
     } finally {
       await outbox.close();
       await cleanup();

@@ -14,9 +14,9 @@ const makeGap = (seq: number, gap: Gap) => maker.make(seq, '_hub', { gap });
 
 outboxSuite('LevelOutbox', {
   makeGap,
-  async create({ quotaBytes, makeGap: mg }) {
+  async create({ quotaBytes, makeGap: mg, tailCacheBytes }) {
     const dir = await mkdtemp(join(tmpdir(), 'twinedge-outbox-'));
-    const make = () => new LevelOutbox({ location: join(dir, 'db'), quotaBytes: quotaBytes ?? 1e9, sync: 'batch', maxBatch: 1000, makeGap: mg ?? makeGap });
+    const make = () => new LevelOutbox({ location: join(dir, 'db'), quotaBytes: quotaBytes ?? 1e9, sync: 'batch', maxBatch: 1000, makeGap: mg ?? makeGap, ...(tailCacheBytes ? { tailCacheBytes } : {}) });
     return { outbox: make(), reopen: make, cleanup: () => rm(dir, { recursive: true, force: true }) };
   },
 });
