@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Aedes } from 'aedes';
+import { startAedes } from '../helpers/aedes.js';
+import { until } from '../helpers/wait.js';
 import mqtt from 'mqtt';
 import { decodeBody, decodeSigned, HubState } from '../../src/frames/codec.js';
 import { generateHubKey, writeKeyFiles } from '../../src/frames/keys.js';
@@ -22,13 +22,6 @@ import { TrustStore } from '../../src/receiver/trust.js';
 
 const CLI = new URL('../../scripts/twinedge.js', import.meta.url).pathname;
 
-const until = async (pred: () => boolean, what: string, ms = 30_000) => {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 
 function startDaemon(config: string): ChildProcess {
   return spawn(process.execPath, [CLI, 'run', '--config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -36,12 +29,8 @@ function startDaemon(config: string): ChildProcess {
 
 test('a daemon SIGKILLed again and again loses no appended frame and never reuses a seq', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'twinedge-crash-'));
-  const aedes = await Aedes.createBroker();
-  const sockets = new Set<Socket>();
-  const server = createServer((s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); aedes.handle(s); });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const url = `mqtt://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const broker = await startAedes();
+  const url = broker.url;
 
   const key = generateHubKey();
   await writeKeyFiles(join(dir, 'hub'), key);
@@ -111,9 +100,7 @@ test('a daemon SIGKILLed again and again loses no appended frame and never reuse
   } finally {
     await raw.endAsync();
     await receiver.stop().catch(() => {});
-    for (const s of sockets) s.destroy();
-    await new Promise<void>((r) => server.close(() => r()));
-    await new Promise<void>((r) => aedes.close(() => r()));
+    await broker.close();
     await rm(dir, { recursive: true, force: true });
   }
 });

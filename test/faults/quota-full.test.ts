@@ -4,11 +4,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Socket } from 'node:net';
-import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Aedes } from 'aedes';
+import { startAedes } from '../helpers/aedes.js';
+import { until } from '../helpers/wait.js';
 import { generateHubKey } from '../../src/frames/keys.js';
 import { Hub } from '../../src/hub/hub.js';
 import { SimulatedSource } from '../../src/hub/simulated-source.js';
@@ -19,26 +18,15 @@ import type { Sink } from '../../src/receiver/sinks/sink.js';
 import { TrustStore } from '../../src/receiver/trust.js';
 import type { AcceptedFrame } from '../../src/receiver/verify.js';
 
-const until = async (pred: () => boolean, what: string, ms = 20_000) => {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 
 test('a full outbox drops its oldest frames and the receiver is told exactly which', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'twinedge-quota-'));
   let admitHub = false;
-  const aedes = await Aedes.createBroker({
+  const broker = await startAedes({ broker: {
     // A real refusal (CONNACK "not authorized"): the hub retries with backoff meanwhile.
     authenticate: (client, _u, _p, done) => (client.id.startsWith('hub-') && !admitHub ? done(Object.assign(new Error('not yet'), { returnCode: 5 }), false) : done(null, true)),
-  });
-  const sockets = new Set<Socket>();
-  const server = createServer((s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); aedes.handle(s); });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const url = `mqtt://127.0.0.1:${(server.address() as { port: number }).port}`;
+  } });
+  const url = broker.url;
 
   const key = generateHubKey();
   const received: AcceptedFrame[] = [];
@@ -81,9 +69,7 @@ test('a full outbox drops its oldest frames and the receiver is told exactly whi
   } finally {
     await hub.stop().catch(() => {});
     await receiver.stop().catch(() => {});
-    for (const s of sockets) s.destroy();
-    await new Promise<void>((r) => server.close(() => r()));
-    await new Promise<void>((r) => aedes.close(() => r()));
+    await broker.close();
     await rm(dir, { recursive: true, force: true });
   }
 });

@@ -3,9 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer, type Socket } from 'node:net';
-import { once } from 'node:events';
-import { Aedes } from 'aedes';
+import type { Socket } from 'node:net';
+import type { AedesOptions } from 'aedes';
 import mqtt from 'mqtt';
 import { decodeBody, decodeSigned, HubState } from '../../src/frames/codec.js';
 import { FrameMaker } from '../../src/frames/frame-maker.js';
@@ -15,24 +14,10 @@ import { LevelOutbox } from '../../src/outbox/level-outbox.js';
 import { ManualClock } from '../../src/ops/clock.js';
 import { silentLogger } from '../../src/ops/log.js';
 import { Publisher } from '../../src/publish/session.js';
+import { startAedes } from '../helpers/aedes.js';
 
-interface Broker { aedes: Aedes; port: number; url: string; sockets: Set<Socket>; close(): Promise<void> }
-
-async function startBroker(port = 0, opts: ConstructorParameters<typeof Aedes>[0] = {}): Promise<Broker> {
-  const aedes = await Aedes.createBroker(opts);
-  const sockets = new Set<Socket>();
-  const server = createServer((s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); aedes.handle(s); });
-  server.listen(port, '127.0.0.1');
-  await once(server, 'listening');
-  const p = (server.address() as { port: number }).port;
-  return {
-    aedes, port: p, url: `mqtt://127.0.0.1:${p}`, sockets,
-    async close() {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((r) => server.close(() => r()));
-      await new Promise<void>((r) => aedes.close(() => r()));
-    },
-  };
+async function startBroker(port = 0, broker: AedesOptions = {}) {
+  return startAedes({ port, broker });
 }
 
 async function setup(brokerUrl: string, inflight = 64) {
