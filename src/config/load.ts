@@ -1,17 +1,26 @@
 import { createHash } from 'node:crypto';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, isAbsolute, resolve } from 'node:path';
-import { Ajv, type ErrorObject } from 'ajv';
-import { LineCounter, parseDocument, isMap, isPair, isScalar, type Document } from 'yaml';
-import { TwinedgeError, type ErrorCode } from '../ops/errors.js';
-import { ConfigSchema, type Config } from './schema.js';
+import { dirname, resolve } from 'node:path';
+import { Ajv } from 'ajv';
+import { LineCounter, parseDocument, visit } from 'yaml';
+import { TwinedgeError } from '../ops/errors.js';
+import { crossChecks } from './checks.js';
+import { keyPathOf, Locator, type Path } from './locate.js';
+import { addSchemaErrors, Problems } from './problems.js';
+import { ConfigSchema, ENV_OVERRIDES, SECRET_PATHS, type Config, type ConfigInput } from './schema.js';
 
-/** Every problem of a config file at once; the CLI prints one line each and exits 2. */
+/**
+ * Every problem of one config at once. `problems` holds one TwinedgeError each, with its code
+ * and place (file, line, key path); `toLine()` gives one line each, which the CLI prints before
+ * exiting with status 2. The error's own code is the first problem's.
+ */
 export class ConfigError extends TwinedgeError {
   readonly problems: readonly TwinedgeError[];
 
-  constructor(problems: readonly TwinedgeError[]) {
-    super(problems[0]!.code, `${problems.length} problem(s) in the config`, problems[0]!.place);
+  constructor(problems: readonly TwinedgeError[], file?: string) {
+    if (problems.length === 0) throw new TypeError('a ConfigError needs at least one problem');
+    super(problems[0]!.code, `${problems.length} problem(s) in ${file ?? 'the config'}`, file === undefined ? {} : { file });
     this.name = 'ConfigError';
     this.problems = problems;
   }
@@ -21,230 +30,230 @@ export class ConfigError extends TwinedgeError {
   }
 }
 
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+/** The hub id of `defaultConfig` when the overrides give none. */
+export const DEMO_HUB_ID = 'demo-hub';
+
+// x-expected and x-default are annotations for messages and docs; ajv is told so, and stays strict.
+const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true });
+ajv.addKeyword({ keyword: 'x-expected', schemaType: 'string' });
+ajv.addKeyword({ keyword: 'x-default', schemaType: 'string' });
 const validate = ajv.compile(ConfigSchema);
 
-/** Environment variables that win over the file: secrets and per-machine values. */
-const ENV_OVERRIDES: ReadonlyArray<[string, readonly string[]]> = [
-  ['TWINEDGE_KEY_FILE', ['hub', 'key_file']],
-  ['TWINEDGE_BROKER_URL', ['broker', 'url']],
-  ['TWINEDGE_BROKER_USERNAME', ['broker', 'username']],
-  ['TWINEDGE_BROKER_PASSWORD', ['broker', 'password']],
+/** Paths that name files: relative ones are taken from the config file's folder. */
+const FILE_PATHS: readonly Path[] = [
+  ['hub', 'data_dir'], ['hub', 'key_file'], ['broker', 'password_file'],
+  ['broker', 'tls', 'ca_file'], ['broker', 'tls', 'cert_file'], ['broker', 'tls', 'key_file'],
 ];
+const TLS_FILES: readonly Path[] = FILE_PATHS.filter((p) => p[1] === 'tls');
+
+/** A config the YAML cannot hold anything worse than: a few aliases, no "billion laughs". */
+const MAX_ALIASES = 100;
 
 type Json = Record<string, unknown>;
+type Env = Readonly<Record<string, string | undefined>>;
 
-export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Promise<Config> {
+/**
+ * Reads and validates the config file. Resolves to the frozen config, or rejects with a
+ * ConfigError that lists every problem (an unreadable file: CONFIG_FILE_UNREADABLE).
+ */
+export async function loadConfig(file: string, env: Env = process.env): Promise<Config> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (e) {
-    throw new ConfigError([new TwinedgeError('CONFIG_FILE_UNREADABLE', `cannot read config: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { file })]);
+    const why = (e as NodeJS.ErrnoException).code ?? String(e);
+    throw new ConfigError([new TwinedgeError('CONFIG_FILE_UNREADABLE', `cannot read config: ${why}`, { file }, { cause: e })], file);
   }
   return parseConfig(text, file, env);
 }
 
-export async function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Promise<Config> {
+/** Validates config text as if read from `file` (which places errors and anchors relative paths). */
+export async function parseConfig(text: string, file: string, env: Env = process.env): Promise<Config> {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(doc.errors.map((e) => new TwinedgeError('CONFIG_YAML_SYNTAX', e.message.split('\n')[0]!, { file, line: lines.linePos(e.pos[0]).line })));
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, logLevel: 'error' });
+  // An unknown tag is only a warning to the parser; a config has no use for one.
+  const bad = [...doc.errors, ...doc.warnings.filter((w) => w.code === 'TAG_RESOLVE_FAILED')]
+    .map((e) => ({ message: e.message.split('\n')[0]!, at: e.pos[0] }));
+  // The parser leaves an alias without an anchor for toJS to throw on, without a position.
+  visit(doc, {
+    Alias(_, alias) {
+      if (!alias.resolve(doc)) bad.push({ message: `unknown alias *${alias.source}: its anchor &${alias.source} must come before it`, at: alias.range?.[0] ?? 0 });
+    },
+  });
+  if (bad.length > 0) {
+    bad.sort((a, b) => a.at - b.at);
+    throw new ConfigError(bad.map((e) => new TwinedgeError('CONFIG_YAML_SYNTAX', e.message, { file, line: lines.linePos(e.at).line })), file);
   }
-  const where = (path: readonly (string | number)[], keyOf?: string) => ({ file, line: lineOf(doc, lines, path, keyOf), keyPath: keyPathOf(keyOf ? [...path, keyOf] : path) });
+  const locator = new Locator(doc, lines);
   let raw: unknown;
   try {
-    // A small alias budget: a config has no use for the "billion laughs".
-    raw = doc.toJS({ maxAliasCount: 100 }) ?? {};
+    raw = doc.toJS({ maxAliasCount: MAX_ALIASES });
   } catch (e) {
-    throw new ConfigError([new TwinedgeError('CONFIG_YAML_SYNTAX', (e as Error).message, { file, line: 1 })]);
+    throw new ConfigError([new TwinedgeError('CONFIG_YAML_SYNTAX', (e as Error).message, { file, line: locator.valueLine([]) })], file);
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new ConfigError([new TwinedgeError('CONFIG_VALUE_INVALID', 'the config must be a mapping of sections (hub, subjects, broker, ...)', { file, line: 1 })]);
-  }
-  const obj = raw as Json;
-  for (const [name, path] of ENV_OVERRIDES) {
-    const v = env[name];
-    if (v === undefined || v === '') continue;
-    let at = obj;
-    for (const k of path.slice(0, -1)) at = (at[k] && typeof at[k] === 'object' ? at[k] : (at[k] = {})) as Json;
-    at[path[path.length - 1]!] = v;
-  }
-  const problems: TwinedgeError[] = [];
-  if (!validate(obj)) {
-    for (const e of validate.errors ?? []) {
-      const p = problemOf(e, where);
-      if (p && !problems.some((q) => q.place.keyPath === p.place.keyPath && q.code === p.code)) problems.push(p);
-    }
-  }
-  // One problem per key: a value the schema refused is not checked again across keys.
-  const crossProblems: TwinedgeError[] = [];
-  crossChecks(obj, where, crossProblems);
-  for (const p of crossProblems) if (!problems.some((q) => q.place.keyPath === p.place.keyPath)) problems.push(p);
-  if (problems.length === 0) {
-    const base = dirname(resolve(file));
-    const hub = obj.hub as Json;
-    const broker = obj.broker as Json;
-    hub.data_dir = resolve(base, hub.data_dir as string);
-    hub.key_file = resolve(base, hub.key_file as string);
-    broker.client_id ??= `twinedge-${hub.id as string}`;
-    const tls = broker.tls as Json | undefined;
-    if (tls) for (const k of ['ca_file', 'cert_file', 'key_file']) if (typeof tls[k] === 'string' && !isAbsolute(tls[k] as string)) tls[k] = resolve(base, tls[k] as string);
-    if (typeof broker.password_file === 'string') {
-      const pf = resolve(base, broker.password_file);
-      try {
-        broker.password = (await readFile(pf, 'utf8')).replace(/\r?\n$/, '');
-      } catch (e) {
-        problems.push(new TwinedgeError('CONFIG_VALUE_INVALID', `cannot read password file ${pf}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, where(['broker', 'password_file'])));
-      }
-    }
-  }
-  if (problems.length > 0) throw new ConfigError(problems);
-  return deepFreeze(obj) as unknown as Config;
+  return settle(raw, { file, locator, baseDir: dirname(resolve(file)), env });
 }
 
-/** Checks across keys; each looks only at values of the right type, so they run beside the schema's. */
-function crossChecks(obj: Json, where: (p: (string | number)[]) => { file: string; line: number | undefined; keyPath: string }, problems: TwinedgeError[]): void {
-  const c = obj as unknown as Config;
-  const seen = new Map<string, number>();
-  (Array.isArray(c.subjects) ? c.subjects : []).forEach((s, i) => {
-    if (typeof s?.ref !== 'string' || typeof s.time_zone !== 'string') return;
-    if (s.ref === '_hub') problems.push(new TwinedgeError('CONFIG_VALUE_INVALID', "'_hub' is reserved for frames about the hub itself; choose another ref", where(['subjects', i, 'ref'])));
-    const before = seen.get(s.ref);
-    if (before !== undefined) problems.push(new TwinedgeError('CONFIG_VALUE_INVALID', `subject ref '${s.ref}' is already used by subjects[${before}]`, where(['subjects', i, 'ref'])));
-    seen.set(s.ref, i);
+/**
+ * The embedded defaults, for running without a config file (the demo): `overrides` are keys as
+ * in the YAML file, validated the same way; relative paths are taken from the working
+ * directory; the hub id is DEMO_HUB_ID unless given. Throws a ConfigError on a bad override.
+ */
+export function defaultConfig(overrides: ConfigInput = {}, env: Env = {}): Config {
+  const raw = structuredClone(overrides) as Json;
+  const hub = (raw.hub ??= {}) as Json;
+  hub.id ??= DEMO_HUB_ID;
+  return settle(raw, { file: undefined, locator: undefined, baseDir: process.cwd(), env });
+}
+
+interface SettleContext {
+  file: string | undefined;
+  locator: Locator | undefined;
+  baseDir: string;
+  env: Env;
+}
+
+function settle(raw: unknown, ctx: SettleContext): Config {
+  const problems = new Problems(ctx.file, ctx.locator);
+  const data = plainCopy(raw ?? {}, [], new Set(), problems);
+  if (!isObject(data)) {
+    const place = ctx.file === undefined ? {} : { file: ctx.file, line: ctx.locator?.valueLine([]) ?? 1 };
+    throw new ConfigError([new TwinedgeError('CONFIG_VALUE_INVALID', 'expected a mapping of sections (hub, subjects, broker, ...)', place)], ctx.file);
+  }
+  const fromEnv = applyEnv(data, ctx.env);
+  problems.fromEnv = fromEnv;
+  if (!validate(data)) addSchemaErrors(problems, validate.errors ?? [], data);
+  crossChecks(data, { problems, written: (p) => ctx.locator?.has(p) ?? true, fromEnv: new Set(fromEnv.keys()) });
+
+  for (const path of FILE_PATHS) {
+    const value = get(data, path);
+    if (typeof value !== 'string' || problems.blocked(path)) continue;
+    // A path from the environment was typed relative to where the command runs.
+    set(data, path, resolve(fromEnv.has(keyPathOf(path)) ? process.cwd() : ctx.baseDir, value));
+  }
+  readPasswordFile(data, problems, fromEnv);
+  for (const path of TLS_FILES) {
+    const value = get(data, path);
+    if (typeof value !== 'string' || problems.blocked(path)) continue;
     try {
-      new Intl.DateTimeFormat('en', { timeZone: s.time_zone });
-    } catch {
-      problems.push(new TwinedgeError('CONFIG_VALUE_INVALID', `'${s.time_zone}' is not an IANA time zone (e.g. Europe/Paris)`, where(['subjects', i, 'time_zone'])));
-    }
-  });
-  if (typeof c.broker?.reconnect_max_ms === 'number' && typeof c.broker.reconnect_min_ms === 'number' && c.broker.reconnect_max_ms < c.broker.reconnect_min_ms) {
-    problems.push(new TwinedgeError('CONFIG_VALUE_INVALID', `must be at least reconnect_min_ms (${c.broker.reconnect_min_ms})`, where(['broker', 'reconnect_max_ms'])));
-  }
-  if (c.broker?.password !== undefined && c.broker.password_file !== undefined) {
-    problems.push(new TwinedgeError('CONFIG_VALUE_INVALID', 'give password or password_file, not both', where(['broker', 'password_file'])));
-  }
-}
-
-function problemOf(e: ErrorObject, where: (p: (string | number)[], keyOf?: string) => { file: string; line: number | undefined; keyPath: string }): TwinedgeError | undefined {
-  const path = e.instancePath.split('/').slice(1).map((s) => (/^\d+$/.test(s) ? Number(s) : s.replace(/~1/g, '/').replace(/~0/g, '~')));
-  let code: ErrorCode = 'CONFIG_VALUE_INVALID';
-  let message: string;
-  let place;
-  switch (e.keyword) {
-    case 'additionalProperties': {
-      const key = String(e.params.additionalProperty);
-      const known = Object.keys(schemaAt(path)?.properties ?? {});
-      const near = nearest(key, known);
-      code = 'CONFIG_KEY_UNKNOWN';
-      message = `unknown key '${key}': a typo, or not in this version${near ? ` (did you mean '${near}'?)` : ''}`;
-      place = where(path, key);
-      break;
-    }
-    case 'required':
-      code = 'CONFIG_KEY_MISSING';
-      message = `missing required key '${String(e.params.missingProperty)}'`;
-      place = { ...where(path), keyPath: keyPathOf([...path, String(e.params.missingProperty)]) };
-      break;
-    case 'enum':
-    case 'const':
-      return undefined;
-    case 'anyOf': {
-      const options = (schemaAt(path)?.anyOf as Array<{ const?: unknown }> | undefined)?.map((o) => JSON.stringify(o.const)).join(', ');
-      message = `expected one of ${options ?? 'the allowed values'}`;
-      place = where(path);
-      break;
-    }
-    case 'type':
-      message = `expected ${String(e.params.type)}`;
-      place = where(path);
-      break;
-    case 'pattern':
-      message = `does not match ${String(e.params.pattern)}`;
-      place = where(path);
-      break;
-    default:
-      message = e.message ?? 'invalid value';
-      place = where(path);
-  }
-  return new TwinedgeError(code, message, place);
-}
-
-/** The schema of the object at a path, for listing its known keys. */
-function schemaAt(path: readonly (string | number)[]): { properties?: Record<string, unknown>; anyOf?: unknown[] } | undefined {
-  type Node = { properties?: Record<string, unknown>; items?: unknown; anyOf?: unknown[] };
-  let s: Node | undefined = ConfigSchema as unknown as Node;
-  for (const k of path) {
-    if (!s) return undefined;
-    s = (typeof k === 'number' ? s.items : s.properties?.[k]) as typeof s;
-  }
-  return s;
-}
-
-function keyPathOf(path: readonly (string | number)[]): string {
-  return path.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${k}` : k), '');
-}
-
-/** The line of the value at `path` (or of the key `keyOf` inside it), 1-based. */
-function lineOf(doc: Document, lines: LineCounter, path: readonly (string | number)[], keyOf?: string): number | undefined {
-  let node: unknown = doc.contents;
-  let last: unknown = node;
-  for (const k of path) {
-    if (!isMap(node) && !(node && typeof node === 'object' && 'items' in node)) break;
-    const found = (node as { items: unknown[] }).items.find((it, i) => (isPair(it) ? isScalar(it.key) && it.key.value === k : i === k));
-    if (!found) break;
-    node = isPair(found) ? found.value : found;
-    last = isPair(found) ? (found.value ?? found.key) : found;
-  }
-  if (keyOf && isMap(node)) {
-    const pair = node.items.find((it) => isScalar(it.key) && it.key.value === keyOf);
-    if (pair && isScalar(pair.key) && pair.key.range) return lines.linePos(pair.key.range[0]).line;
-  }
-  const range = (last as { range?: [number, number, number] } | null)?.range;
-  return range ? lines.linePos(range[0]).line : 1;
-}
-
-/** Damerau-free edit distance; the nearest known key within two edits. */
-function nearest(key: string, known: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = 3;
-  for (const k of known) {
-    const d = editDistance(key, k);
-    if (d < bestD) {
-      bestD = d;
-      best = k;
+      accessSync(value, constants.R_OK);
+    } catch (e) {
+      problems.add('CONFIG_VALUE_INVALID', `cannot read ${value} (${(e as NodeJS.ErrnoException).code ?? String(e)})`, path);
     }
   }
-  return best;
+  const broker = data.broker;
+  const hubId = get(data, ['hub', 'id']);
+  if (isObject(broker) && broker.client_id === undefined && typeof hubId === 'string') broker.client_id = `twinedge-${hubId}`;
+
+  if (problems.list.length > 0) throw new ConfigError(problems.sorted(), ctx.file);
+  return deepFreeze(data) as unknown as Config;
 }
 
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
+/** Puts the environment's values in place; returns key path -> variable name for those used. */
+function applyEnv(data: Json, env: Env): Map<string, string> {
+  const used = new Map<string, string>();
+  for (const { name, path } of ENV_OVERRIDES) {
+    const value = env[name];
+    if (value === undefined || value === '') continue;
+    const [section, key] = path;
+    // Only into a section that is a mapping or absent: any other value is reported as it is.
+    if (data[section] === undefined || data[section] === null) data[section] = {};
+    const target = data[section];
+    if (!isObject(target)) continue;
+    target[key] = value;
+    used.set(keyPathOf(path), name);
   }
-  return row[b.length]!;
+  return used;
+}
+
+/** The password from broker.password_file, unless the environment gave one (which wins). */
+function readPasswordFile(data: Json, problems: Problems, fromEnv: ReadonlyMap<string, string>): void {
+  const path = ['broker', 'password_file'];
+  const file = get(data, path);
+  if (typeof file !== 'string' || problems.blocked(path) || fromEnv.has('broker.password')) return;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    problems.add('CONFIG_VALUE_INVALID', `cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? String(e)})`, path);
+    return;
+  }
+  const password = text.replace(/\r?\n$/, '');
+  if (password === '') problems.add('CONFIG_VALUE_INVALID', `${file} is empty`, path);
+  else (data.broker as Json).password = password;
+}
+
+/**
+ * A copy of the parsed YAML as plain JSON values. YAML can make what JSON cannot: a value an
+ * alias shares with another key (copied, so that filling defaults in one leaves the other
+ * alone), an alias inside its own anchor (a cycle), and tagged values such as !!binary
+ * buffers. Each of the last two is reported and becomes null, so that the schema's error for
+ * that key is the only one.
+ */
+function plainCopy(v: unknown, path: (string | number)[], within: Set<object>, problems: Problems): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (within.has(v)) {
+    problems.add('CONFIG_YAML_SYNTAX', 'an alias refers to a mapping or list that contains it', path);
+    return null;
+  }
+  const plainObject = Object.getPrototypeOf(v) === Object.prototype;
+  if (!Array.isArray(v) && !plainObject) {
+    problems.add('CONFIG_VALUE_INVALID', `expected a plain value, got ${v.constructor?.name ?? 'an object'} (from a YAML tag)`, path);
+    return null;
+  }
+  within.add(v);
+  let out: unknown;
+  if (Array.isArray(v)) {
+    out = v.map((x, i) => plainCopy(x, [...path, i], within, problems));
+  } else {
+    const o: Json = {};
+    // defineProperty, so that a key named __proto__ stays a key (and is refused as unknown).
+    for (const [k, x] of Object.entries(v)) Object.defineProperty(o, k, { value: plainCopy(x, [...path, k], within, problems), enumerable: true, writable: true, configurable: true });
+    out = o;
+  }
+  within.delete(v);
+  return out;
+}
+
+function isObject(v: unknown): v is Json {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function get(data: unknown, path: Path): unknown {
+  let at = data;
+  for (const k of path) at = at !== null && typeof at === 'object' ? (at as Record<string | number, unknown>)[k] : undefined;
+  return at;
+}
+
+function set(data: Json, path: Path, value: unknown): void {
+  const parent = get(data, path.slice(0, -1));
+  if (parent !== null && typeof parent === 'object') (parent as Record<string | number, unknown>)[path[path.length - 1]!] = value;
 }
 
 function deepFreeze<T>(o: T): T {
-  if (o && typeof o === 'object') {
+  if (o !== null && typeof o === 'object' && !Object.isFrozen(o)) {
     for (const v of Object.values(o)) deepFreeze(v);
     Object.freeze(o);
   }
   return o;
 }
 
-/** Lowercase hex SHA-256 of the effective config, secrets left out, keys in a fixed order. */
+/**
+ * Lowercase hex SHA-256 of the effective config as canonical JSON (keys sorted, at every
+ * level), with the secrets (SECRET_PATHS) left out: the birth frame carries it, so the twin
+ * server can tell which settings produced a frame without learning a password.
+ */
 export function configHash(config: Config): string {
-  const canonical = (v: unknown): unknown =>
-    Array.isArray(v) ? v.map(canonical)
-      : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().filter((k) => k !== 'password').map((k) => [k, canonical((v as Json)[k])]))
-        : v;
-  return createHash('sha256').update(JSON.stringify(canonical(config))).digest('hex');
+  const secrets = new Set(SECRET_PATHS.map((p) => keyPathOf(p)));
+  const canonical = (v: unknown, path: (string | number)[]): string => {
+    if (Array.isArray(v)) return `[${v.map((x, i) => canonical(x, [...path, i])).join(',')}]`;
+    if (v !== null && typeof v === 'object') {
+      const parts = Object.keys(v).sort()
+        .filter((k) => (v as Json)[k] !== undefined && !secrets.has(keyPathOf([...path, k])))
+        .map((k) => `${JSON.stringify(k)}:${canonical((v as Json)[k], [...path, k])}`);
+      return `{${parts.join(',')}}`;
+    }
+    return JSON.stringify(v);
+  };
+  return createHash('sha256').update(canonical(config, [])).digest('hex');
 }

@@ -1,84 +1,141 @@
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 
 /**
- * The daemon's configuration: one definition gives the TypeScript type, the defaults, the
- * validation (ajv, all errors at once, no unknown keys) and the README's config reference.
- * Prefer enums to booleans; a key's type never changes between versions.
+ * The daemon's configuration, defined once: this TypeBox schema gives the TypeScript type
+ * (`Config`), the defaults and the validation (ajv in all-errors mode, `additionalProperties:
+ * false` on every object), and its descriptions are the README's config reference
+ * (reference.ts). Keys are snake_case as written in YAML. Enums are preferred to booleans, and a
+ * key's type never changes between versions: a new meaning gets a new key.
+ *
+ * Two annotation keywords carry what JSON Schema cannot say (ajv is told they are annotations):
+ * `x-expected` says in words what a `pattern` accepts, for error messages and docs;
+ * `x-default` says in words a default that the loader computes.
  */
 
-const Id = (description: string) => Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$', description });
+/**
+ * Hub ids and subject refs are MQTT topic levels: no wildcards, separators or spaces. The same
+ * pattern as ID_PATTERN in src/publish/topics.ts (a test keeps them equal; config sits above
+ * publish, so it cannot import it).
+ */
+export const ID_PATTERN_SOURCE = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$';
+const ID_EXPECTED = "1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit";
+
+/** Subject refs the hub keeps for itself. */
+export const RESERVED_SUBJECT_REFS: readonly string[] = ['_hub'];
+
+export const BROKER_PROTOCOLS = ['mqtt:', 'mqtts:', 'ws:', 'wss:'] as const;
+export const TLS_PROTOCOLS: readonly string[] = ['mqtts:', 'wss:'];
+
+/**
+ * Environment variables that win over the file: secrets and per-machine values, so that a
+ * config file can be shared and kept in version control. An empty variable counts as unset.
+ * A relative path from the environment is taken from the working directory.
+ */
+export const ENV_OVERRIDES = [
+  { name: 'TWINEDGE_KEY_FILE', path: ['hub', 'key_file'] },
+  { name: 'TWINEDGE_BROKER_URL', path: ['broker', 'url'] },
+  { name: 'TWINEDGE_BROKER_USERNAME', path: ['broker', 'username'] },
+  { name: 'TWINEDGE_BROKER_PASSWORD', path: ['broker', 'password'] },
+] as const satisfies ReadonlyArray<{ name: string; path: readonly [string, string] }>;
+
+/** Keys left out of the config hash and of anything logged. */
+export const SECRET_PATHS: ReadonlyArray<readonly [string, string]> = [['broker', 'password']];
+
+const env = (name: (typeof ENV_OVERRIDES)[number]['name']) => ` The environment variable \`${name}\`, when set, wins over this key.`;
 const strict = { additionalProperties: false } as const;
 
+/** A string that is one of `values`: a JSON Schema `enum`, typed as the union of the values. */
+function StringEnum<const T extends readonly string[]>(values: T, options: { default: T[number]; description: string }) {
+  return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options });
+}
+
+const Id = (description: string) => Type.String({ pattern: ID_PATTERN_SOURCE, 'x-expected': ID_EXPECTED, description });
+
 export const HubSchema = Type.Object({
-  id: Id('This hub\'s id: a topic level, so letters, digits, `.`, `_` and `-` only. Required.'),
-  data_dir: Type.String({ default: './data', description: 'Folder of the outbox and other state. Relative paths are taken from the config file\'s folder.' }),
-  key_file: Type.String({ default: './data/hub.key', description: 'The hub\'s Ed25519 private key (PKCS#8 PEM, mode 0600), made by `twinedge keys generate`. Env: TWINEDGE_KEY_FILE.' }),
-  clock_sync: Type.Union([Type.Literal('auto'), Type.Literal('assume-synced'), Type.Literal('assume-unsynced')], {
-    default: 'auto', description: 'How the hub knows its wall clock is synchronised: `auto` asks systemd-timesyncd; the others state it.',
+  id: Id("This hub's id. It is a level of every MQTT topic the hub writes and is in every frame, so it must be unique among the hubs of one twin server."),
+  data_dir: Type.String({ minLength: 1, default: './data', description: "Folder of the outbox and the hub's other state. A relative path is taken from the config file's folder." }),
+  key_file: Type.String({ minLength: 1, default: './data/hub.key', description: "The hub's Ed25519 signing key (PKCS#8 PEM, mode 0600), made by `twinedge keys generate`. A relative path is taken from the config file's folder." + env('TWINEDGE_KEY_FILE') }),
+  clock_sync: StringEnum(['auto', 'assume-synced', 'assume-unsynced'], {
+    default: 'auto',
+    description: 'How the hub knows that its wall clock is synchronised: `auto` asks systemd-timesyncd; `assume-synced` and `assume-unsynced` state it (for hosts without timesyncd, and tests).',
   }),
-}, strict);
+}, { ...strict, description: 'The hub itself: its identity, its state and its signing key.' });
 
 export const SubjectSchema = Type.Object({
-  ref: Id('The subject\'s pseudonymous reference; `_hub` is reserved.'),
-  time_zone: Type.String({ default: 'UTC', description: 'IANA time zone of the subject\'s local day, e.g. `Europe/Paris`.' }),
-}, strict);
+  ref: Id('The subject\'s pseudonymous reference, a level of the topics of their frames. Never a name or a record number. `_hub` is reserved.'),
+  time_zone: Type.String({ minLength: 1, default: 'UTC', description: "The subject's IANA time zone (e.g. `Europe/Paris`): daily exposure values follow their local day." }),
+}, { ...strict, description: 'One subject.' });
 
 export const TlsSchema = Type.Object({
-  ca_file: Type.Optional(Type.String({ description: 'PEM file of the CA that signed the broker\'s certificate.' })),
-  cert_file: Type.Optional(Type.String({ description: 'Client certificate (PEM) for mutual TLS.' })),
-  key_file: Type.Optional(Type.String({ description: 'Client certificate\'s private key (PEM).' })),
-  server_name: Type.Optional(Type.String({ description: 'Name to check the broker\'s certificate against, when it differs from the URL\'s host.' })),
-  verify: Type.Union([Type.Literal('strict'), Type.Literal('skip')], { default: 'strict', description: '`skip` accepts any broker certificate: for tests only.' }),
-}, strict);
+  ca_file: Type.Optional(Type.String({ minLength: 1, description: "PEM file of the CA that signed the broker's certificate; without it, the system's CAs." })),
+  cert_file: Type.Optional(Type.String({ minLength: 1, description: 'Client certificate (PEM) for mutual TLS; give key_file with it.' })),
+  key_file: Type.Optional(Type.String({ minLength: 1, description: "The client certificate's private key (PEM); give cert_file with it." })),
+  server_name: Type.Optional(Type.String({ minLength: 1, description: "Name to check the broker's certificate against, when it differs from the URL's host." })),
+  verify: StringEnum(['strict', 'skip'], { default: 'strict', description: '`strict` checks the broker\'s certificate; `skip` accepts any certificate, which is for tests only.' }),
+}, { ...strict, description: 'TLS settings, for mqtts:// and wss:// URLs only. Relative paths are taken from the config file\'s folder.' });
 
 export const BrokerSchema = Type.Object({
-  url: Type.String({ default: 'mqtt://127.0.0.1:1883', pattern: '^(mqtts?|wss?)://', description: 'Broker URL: mqtt://, mqtts://, ws:// or wss://. Env: TWINEDGE_BROKER_URL.' }),
-  client_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'MQTT client id. Default: `twinedge-` + hub.id.' })),
-  username: Type.Optional(Type.String({ description: 'Env: TWINEDGE_BROKER_USERNAME.' })),
-  password: Type.Optional(Type.String({ description: 'Env: TWINEDGE_BROKER_PASSWORD. Prefer password_file or the environment to a password in this file.' })),
-  password_file: Type.Optional(Type.String({ description: 'A file whose content (trailing newline removed) is the broker password.' })),
+  url: Type.String({ pattern: '^(mqtt|mqtts|ws|wss)://\\S+$', 'x-expected': 'an mqtt://, mqtts://, ws:// or wss:// URL', default: 'mqtt://127.0.0.1:1883', description: 'The MQTT broker: mqtt://, mqtts:// (TLS), ws:// or wss:// (TLS).' + env('TWINEDGE_BROKER_URL') }),
+  client_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128, 'x-default': '`twinedge-` + hub.id', description: 'The MQTT client id. Two clients with one id take turns disconnecting each other.' })),
+  username: Type.Optional(Type.String({ description: 'User name, if the broker asks for one.' + env('TWINEDGE_BROKER_USERNAME') })),
+  password: Type.Optional(Type.String({ description: 'Password, if the broker asks for one. Prefer password_file or the environment to a password in this file; never both password and password_file.' + env('TWINEDGE_BROKER_PASSWORD') })),
+  password_file: Type.Optional(Type.String({ minLength: 1, description: "A file whose content, less one trailing newline, is the broker password. A relative path is taken from the config file's folder." })),
   tls: Type.Optional(TlsSchema),
-  keepalive_s: Type.Integer({ default: 30, minimum: 5, maximum: 65535, description: 'MQTT keepalive, seconds.' }),
-  connect_timeout_s: Type.Number({ default: 10, exclusiveMinimum: 0, maximum: 600, description: 'How long one connection attempt may take, seconds.' }),
-  reconnect_min_ms: Type.Integer({ default: 500, minimum: 10, description: 'First reconnect delay; it doubles per failure (with jitter) up to reconnect_max_ms.' }),
-  reconnect_max_ms: Type.Integer({ default: 30000, minimum: 10, description: 'Longest reconnect delay.' }),
-}, strict);
+  keepalive_s: Type.Integer({ minimum: 1, maximum: 65535, default: 30, description: 'Seconds between MQTT keepalive pings; a broker that misses them is taken as gone.' }),
+  connect_timeout_s: Type.Number({ exclusiveMinimum: 0, maximum: 600, default: 10, description: 'How long one connection attempt may take, in seconds.' }),
+  reconnect_min_ms: Type.Integer({ minimum: 10, maximum: 3_600_000, default: 500, description: 'The first reconnect delay, in milliseconds; it doubles after each failure (with jitter) up to reconnect_max_ms.' }),
+  reconnect_max_ms: Type.Integer({ minimum: 10, maximum: 3_600_000, default: 30_000, description: 'The longest reconnect delay, in milliseconds; at least reconnect_min_ms.' }),
+}, { ...strict, default: {}, description: 'The MQTT broker the hub publishes to. Frames wait in the outbox while it cannot be reached.' });
 
 export const PublishSchema = Type.Object({
-  inflight: Type.Integer({ default: 512, minimum: 1, maximum: 65535, description: 'Most frames published and not yet acknowledged (PUBACK) at once.' }),
-}, strict);
+  inflight: Type.Integer({ minimum: 1, maximum: 65535, default: 512, description: 'Most frames published and not yet acknowledged (PUBACK) at once.' }),
+}, { ...strict, default: {}, description: 'How frames are published (QoS 1, in seq order).' });
 
 export const OutboxSchema = Type.Object({
-  quota_mb: Type.Number({ default: 256, exclusiveMinimum: 0, description: 'Size quota of the pending frames, MiB. When it is full the oldest frames give way and a gap frame says which.' }),
-  sync: Type.Union([Type.Literal('batch'), Type.Literal('none')], { default: 'batch', description: '`batch`: fsync every write batch (no appended frame is lost on power loss); `none`: leave flushing to the OS.' }),
-  max_batch: Type.Integer({ default: 1000, minimum: 1, maximum: 100000, description: 'Most frames in one write batch.' }),
-}, strict);
+  quota_mb: Type.Number({ exclusiveMinimum: 0, default: 256, description: 'Size quota of the frames waiting to be sent, in MiB. When it is full, the oldest frames give way and a gap frame says which.' }),
+  sync: StringEnum(['batch', 'none'], { default: 'batch', description: '`batch` writes every batch to disk (fsync) before anything is sent, so a power cut loses no appended frame; `none` leaves flushing to the operating system.' }),
+  max_batch: Type.Integer({ minimum: 1, maximum: 100_000, default: 1000, description: 'Most frames written in one batch.' }),
+}, { ...strict, default: {}, description: 'The durable queue of frames on the hub (LevelDB, in hub.data_dir).' });
 
 export const LogSchema = Type.Object({
-  level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info', description: 'pino log level; logs are JSON lines on stdout.' }),
-}, strict);
+  level: StringEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info', description: 'The least severe level logged; logs are pino JSON lines on stdout.' }),
+}, { ...strict, default: {}, description: 'What the hub logs, and how much.' });
 
 export const SimulatedSourceSchema = Type.Object({
-  window_s: Type.Number({ default: 10, minimum: 0.01, maximum: 3600, description: 'Window length, seconds: one cross-section frame per subject per window.' }),
-}, strict);
+  window_s: Type.Number({ minimum: 0.01, maximum: 3600, default: 10, description: 'Window length, in seconds: one cross-section frame per subject per window.' }),
+  subjects: Type.Optional(Type.Array(Type.String(), { minItems: 1, uniqueItems: true, 'x-default': 'every subject', description: 'Refs of the subjects to simulate; each must be in subjects.' })),
+}, { ...strict, default: {}, description: 'Simulated devices, for demonstrations and tests: plausible values for each subject.' });
 
 export const SourceSchema = Type.Object({
-  simulated: Type.Object(SimulatedSourceSchema.properties, { ...strict, default: {} }),
-}, { ...strict, description: 'Where frames come from. Until the device layers land, the simulated source.' });
+  simulated: SimulatedSourceSchema,
+}, { ...strict, default: {}, description: 'Where frames come from. Each kind of source is a key of its own (serial and BLE devices will sit beside `simulated`).' });
 
 export const ConfigSchema = Type.Object({
   hub: HubSchema,
-  subjects: Type.Array(SubjectSchema, { minItems: 1, default: [{ ref: 'subject-1' }], description: 'The subjects this hub serves.' }),
-  broker: Type.Object(BrokerSchema.properties, { ...strict, default: {} }),
-  publish: Type.Object(PublishSchema.properties, { ...strict, default: {} }),
-  outbox: Type.Object(OutboxSchema.properties, { ...strict, default: {} }),
-  log: Type.Object(LogSchema.properties, { ...strict, default: {} }),
-  source: Type.Object(SourceSchema.properties, { ...strict, default: { simulated: {} } }),
+  subjects: Type.Array(SubjectSchema, { minItems: 1, default: [{ ref: 'subject-1' }], description: 'The subjects (patients) this hub serves, known by pseudonym only.' }),
+  broker: BrokerSchema,
+  publish: PublishSchema,
+  outbox: OutboxSchema,
+  log: LogSchema,
+  source: SourceSchema,
 }, strict);
 
 type Raw = Static<typeof ConfigSchema>;
 
-/** The validated, defaulted, frozen config. */
-export type Config = Readonly<Omit<Raw, 'broker'> & { broker: Raw['broker'] & { client_id: string } }>;
+/** Readonly all the way down, as the loader freezes it. */
+export type DeepReadonly<T> = T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepReadonly<U>>
+  : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
 
-export type { TSchema };
+type DeepPartial<T> = T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
+  : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> }
+    : T;
+
+/**
+ * The validated config: every default filled, relative paths made absolute, `broker.client_id`
+ * set, `broker.password` read from password_file or the environment, and deeply frozen.
+ */
+export type Config = DeepReadonly<Omit<Raw, 'broker'> & { broker: Omit<Raw['broker'], 'client_id'> & { client_id: string } }>;
+
+/** A config as written, every key optional: the overrides of `defaultConfig`. */
+export type ConfigInput = DeepPartial<Raw>;

@@ -1,0 +1,29 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+
+const CLI = new URL('../../scripts/twinedge.js', import.meta.url).pathname;
+
+test('twinedge demo runs the real pipeline to an embedded broker and prints every frame verified', async () => {
+  const child = spawn(process.execPath, [CLI, 'demo', '--duration', '3', '--window', '0.5'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d));
+  child.stderr.on('data', (d: Buffer) => (err += d));
+  const [code] = await once(child, 'exit');
+  assert.equal(code, 0, err);
+  const lines = out.trim().split('\n');
+  const frames = lines.filter((l) => / cross-section /.test(l));
+  assert.ok(frames.length >= 4, `a frame per half-second window (${frames.length})`);
+  for (const l of frames) assert.match(l, /^demo-hub demo-subject #\d+ cross-section .*hr\.mean=[\d.]+\/min.*\(verified key [0-9a-f]{8}\)$/);
+  // Seqs are 1, 2, 3, ... in order.
+  assert.deepEqual(frames.map((l) => Number(/#(\d+)/.exec(l)![1])), frames.map((_, i) => i + 1));
+  assert.ok(lines.some((l) => /status .* online/.test(l)));
+  assert.ok(lines.some((l) => /status .* offline \(shutdown\)/.test(l)));
+  const summary = /twinedge demo: (\d+) frames made, (\d+) received and verified, (\d+) rejected/.exec(lines.at(-1)!);
+  assert.ok(summary, lines.at(-1));
+  assert.equal(summary[1], summary[2], 'every frame made was received');
+  assert.equal(Number(summary[1]), frames.length);
+  assert.equal(summary[3], '0');
+});
