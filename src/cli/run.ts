@@ -17,10 +17,22 @@ export async function main(argv: string[]): Promise<number> {
   const config = await loadConfig(requireOption('run', values.config, '--config'));
   const key = await loadHubKey(config.hub.key_file);
   const log = createLogger(config.log.level);
-  const hub = new Hub(await hubOptionsFrom(config, { key, clock: new SystemClock(config.hub.clock_sync), log }));
+  let fatal: Error | undefined;
+  const stopNow = new AbortController();
+  const hub = new Hub({
+    ...(await hubOptionsFrom(config, { key, clock: new SystemClock(config.hub.clock_sync), log })),
+    onFatal: (err) => {
+      fatal = err;
+      stopNow.abort();
+    },
+  });
   await hub.start();
-  const why = await untilSignal();
+  const why = await untilSignal(undefined, stopNow.signal);
   log.info({ signal: why }, 'stopping');
   await hub.stop();
+  if (fatal) {
+    log.fatal({ err: fatal.message }, 'stopped: the outbox cannot store frames');
+    return 1;
+  }
   return 0;
 }

@@ -34,6 +34,11 @@ export interface HubOptions {
   source: FrameSource;
   configSha256: string;
   log: Logger;
+  /**
+   * Called once when the outbox can no longer store frames (disk full or failing): nothing the
+   * hub makes from then on would be kept, so the daemon should stop and be restarted.
+   */
+  onFatal?: (err: Error) => void;
 }
 
 export interface HubStats {
@@ -111,7 +116,10 @@ export class Hub {
       })));
     } catch (e) {
       this.#appendFailures++;
-      if (this.#appendFailures === 1) this.#o.log.error({ err: (e as Error).message, code: (e as { code?: string }).code }, 'frames could not be stored');
+      if (this.#appendFailures === 1) {
+        this.#o.log.error({ err: (e as Error).message, code: (e as { code?: string }).code }, 'frames could not be stored');
+        if ((e as { code?: string }).code === 'OUTBOX_WRITE_FAILED') this.#o.onFatal?.(e as Error);
+      }
       throw e;
     }
   }
