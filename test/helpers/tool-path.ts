@@ -6,6 +6,7 @@ import { delimiter, join } from 'node:path';
 /** The Debian package that brings each tool the tests use. */
 export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   mosquitto: 'mosquitto',
+  mosquitto_passwd: 'mosquitto',
   mosquitto_pub: 'mosquitto-clients',
   mosquitto_sub: 'mosquitto-clients',
   socat: 'socat',
