@@ -4,7 +4,9 @@ import { decodeBody, decodeSigned, GapReason, type Gap, type SeqRange } from '..
 import { TwinedgeError } from '../ops/errors.js';
 import type { AppendEntry, Outbox, OutboxRecord, OutboxStats, StateWrite } from './outbox.js';
 import { decodeSegment, encodeSegment, frameCost, SEGMENT_RANGE, segmentKey, seqOfKey } from './segment.js';
+import { SegmentIndex } from './segment-index.js';
 import { mergeRanges, rangesOf } from './seq-ranges.js';
+import { TailCache } from './tail-cache.js';
 
 export interface LevelOutboxOptions {
   /** Folder of the LevelDB database. */
@@ -76,25 +78,20 @@ export class LevelOutbox implements Outbox {
   #lastSeq = 0;
   #durableSeq = 0;
   #persistedAcked = 0;
-  /** First and last seq of every segment on disk, in order, live from #segHead on. */
-  #segFirst: number[] = [];
-  #segLast: number[] = [];
-  #segHead = 0;
+  readonly #segments = new SegmentIndex();
   #droppedFrames = 0;
   #droppedBytes = 0;
   #queue: WriteGroup[] = [];
   #writing = false;
   #scheduled = false;
   #drained: Array<() => void> = [];
-  /** Recent durable records, consecutive in seq, live from #tailHead on. */
-  #tail: OutboxRecord[] = [];
-  #tailHead = 0;
-  #tailBytes = 0;
+  readonly #tail: TailCache;
   #state: 'new' | 'open' | 'closing' | 'closed' = 'new';
   #failure: TwinedgeError | undefined;
 
   constructor(options: LevelOutboxOptions) {
     this.#opts = { tailCacheBytes: 8 * 1024 * 1024, ...options };
+    this.#tail = new TailCache(this.#opts.tailCacheBytes);
     this.#db = new Level<string, Uint8Array>(options.location, { keyEncoding: 'utf8', valueEncoding: 'view' });
   }
 
@@ -125,8 +122,7 @@ export class LevelOutbox implements Outbox {
             damaged++;
             continue;
           }
-          this.#segFirst.push(first);
-          this.#segLast.push(first + records.length - 1);
+          this.#segments.add(first, first + records.length - 1);
           for (const rec of records) {
             if (rec.seq > last) last = rec.seq;
             if (rec.seq <= acked || ackedAbove.has(rec.seq)) continue;
@@ -339,9 +335,8 @@ export class LevelOutbox implements Outbox {
       }
       if (mark > this.#persistedAcked) this.#persistedAcked = mark;
       if (records.length > 0) {
-        this.#segFirst.push(firstSeq);
-        this.#segLast.push(lastSeq);
-        for (const r of records) this.#remember(r);
+        this.#segments.add(firstSeq, lastSeq);
+        for (const r of records) this.#tail.push(r);
         this.#durableSeq = Math.max(this.#durableSeq, lastSeq);
       }
       await this.#clearAcked();
@@ -354,34 +349,15 @@ export class LevelOutbox implements Outbox {
 
   /** Removes the segments wholly at or below the mark on disk, by key range. */
   async #clearAcked(): Promise<void> {
-    let end = this.#segHead;
-    while (end < this.#segLast.length && this.#segLast[end]! <= this.#persistedAcked) end++;
-    if (end === this.#segHead) return;
+    const through = this.#segments.lastWhollyAtOrBelow(this.#persistedAcked);
+    if (through === undefined) return;
     try {
-      await this.#db.clear({ ...SEGMENT_RANGE, lte: segmentKey(this.#segFirst[end - 1]!) });
+      await this.#db.clear({ ...SEGMENT_RANGE, lte: segmentKey(through) });
     } catch {
       // Not fatal: the segments are below the mark and are cleared at the next try or next open.
       return;
     }
-    this.#segHead = end;
-    if (this.#segHead > 1024 && this.#segHead * 2 > this.#segFirst.length) {
-      this.#segFirst = this.#segFirst.slice(this.#segHead);
-      this.#segLast = this.#segLast.slice(this.#segHead);
-      this.#segHead = 0;
-    }
-  }
-
-  #remember(rec: OutboxRecord): void {
-    this.#tail.push(rec);
-    this.#tailBytes += rec.payload.length;
-    while (this.#tailBytes > this.#opts.tailCacheBytes && this.#tailHead < this.#tail.length - 1) {
-      this.#tailBytes -= this.#tail[this.#tailHead++]!.payload.length;
-    }
-    // Compact now and then: shifting the array once per record would be quadratic.
-    if (this.#tailHead > 4096 && this.#tailHead * 2 > this.#tail.length) {
-      this.#tail = this.#tail.slice(this.#tailHead);
-      this.#tailHead = 0;
-    }
+    this.#segments.dropThrough(through);
   }
 
   async read(afterSeq: number, limit: number): Promise<OutboxRecord[]> {
@@ -391,19 +367,14 @@ export class LevelOutbox implements Outbox {
     // Disk first, for what is older than the tail cache. The tail moves on while the disk is
     // read (new frames in, oldest out), so look again after every read.
     for (;;) {
-      const first = this.#tail[this.#tailHead];
-      if (first && cursor + 1 >= first.seq) break;
-      const upTo = first ? first.seq - 1 : this.#durableSeq;
+      const first = this.#tail.firstSeq();
+      if (first !== undefined && cursor + 1 >= first) break;
+      const upTo = first !== undefined ? first - 1 : this.#durableSeq;
       if (cursor >= upTo || out.length >= limit) return out;
       cursor = await this.#readStored(cursor, limit, out, upTo);
     }
-    if (out.length >= limit) return out;
     // From here on nothing awaits: the tail cannot move under the index.
-    const head = this.#tail[this.#tailHead]!;
-    for (let i = this.#tailHead + (cursor + 1 - head.seq); i < this.#tail.length && out.length < limit; i++) {
-      const rec = this.#tail[i]!;
-      if (this.#pending.has(rec.seq)) out.push(rec);
-    }
+    if (out.length < limit) this.#tail.collect(cursor, limit, out, (seq) => this.#pending.has(seq));
     return out;
   }
 
@@ -413,7 +384,7 @@ export class LevelOutbox implements Outbox {
    * fetched (at most READ_AHEAD_BYTES): reading a segment twice would cost more than holding it.
    */
   async #readStored(cursor: number, limit: number, out: OutboxRecord[], upTo: number): Promise<number> {
-    const at = this.#segmentOf(cursor + 1);
+    const at = this.#segments.segmentOf(cursor + 1);
     if (at === undefined) return upTo;
     const it = this.#db.iterator({ gte: segmentKey(at), lte: segmentKey(upTo), highWaterMarkBytes: READ_AHEAD_BYTES } as object);
     try {
@@ -433,19 +404,6 @@ export class LevelOutbox implements Outbox {
       await it.close();
     }
     return cursor;
-  }
-
-  /** The first seq of the segment holding `seq` (or of the next one after it). */
-  #segmentOf(seq: number): number | undefined {
-    let lo = this.#segHead;
-    let hi = this.#segLast.length - 1;
-    if (lo > hi) return undefined;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.#segLast[mid]! < seq) lo = mid + 1;
-      else hi = mid;
-    }
-    return this.#segLast[lo]! >= seq ? this.#segFirst[lo] : undefined;
   }
 
   async getState(key: string): Promise<Uint8Array | undefined> {
