@@ -36,6 +36,7 @@ export const ERROR_CODES = {
   BROKER_REFUSED: { meaning: 'The broker refused the connection or a subscription (credentials, authorisation, protocol version).', action: 'Check the username, password, client certificate and the broker ACL; retrying will not help.', exit: 1 },
   RECEIVE_STATE_UNAVAILABLE: { meaning: 'The receiver state folder cannot be opened, or another receiver holds it.', action: 'Give each receiver its own --state folder, or stop the other receiver.', exit: 2 },
   RECEIVE_SINK_FAILED: { meaning: 'Writing an accepted frame to the sink failed; the frame was not acknowledged.', action: 'Check the output file\'s disk and permissions, then restart: the broker redelivers the frame.', exit: 1 },
+  TRANSPORT_OPEN_FAILED: { meaning: 'A device port could not be opened (absent, unplugged, busy or not permitted).', action: 'Check that the device is plugged in and that the hub may use it (the dialout group for serial ports); the hub keeps retrying.', exit: 1 },
   RECEIVE_REJECTED: { meaning: 'A received frame was rejected (see its reason).', action: 'Check the reason counters: trust, topic or signature problems point to a misconfigured or hostile publisher.', exit: 1 },
   DECODE_REJECTED: { meaning: 'Input bytes were rejected by a decoder.', action: 'Check the bytes against the profile; the errors name the byte or field.', exit: 3 },
 } as const satisfies Record<string, CodeEntry>;
