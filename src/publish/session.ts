@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Outbox, OutboxRecord } from '../outbox/outbox.js';
 import type { Logger } from '../ops/log.js';
-import { Backoff } from './backoff.js';
+import { Backoff } from '../ops/backoff.js';
 import { frameTopic, statusTopic } from './topics.js';
 
 export interface BrokerOptions {

@@ -1,7 +1,7 @@
 import mqtt, { type IConnackPacket, type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import { TwinedgeError } from '../ops/errors.js';
 import type { Logger } from '../ops/log.js';
-import { Backoff } from '../publish/backoff.js';
+import { Backoff } from '../ops/backoff.js';
 
 export interface SubscriptionOptions {
   brokerUrl: string;

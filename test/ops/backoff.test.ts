@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Backoff } from '../../src/publish/backoff.js';
+import { Backoff } from '../../src/ops/backoff.js';
 
 test('reconnect delays double from the minimum up to the maximum, half fixed and half jitter', () => {
   const low = new Backoff(100, 1000, () => 0);
