@@ -1,4 +1,5 @@
-import { checkMaxFrameBytes, FRAME_ERRORS, frameError, type FrameDecoder, type FrameErrorCode, type FrameSink } from './framing.js';
+import { FRAME_ERRORS, type FrameErrorCode, type FrameSink } from './framing.js';
+import { DelimitedFrameDecoder } from './delimited.js';
 
 export interface CobsOptions {
   /** Longest frame after decoding. */
@@ -11,103 +12,45 @@ export interface CobsOptions {
  * byte c (1..255), then c - 1 data bytes; each block with c < 255 stands for its data followed
  * by a zero, except the last block of the frame. A delimiter inside a block (the code pointed
  * past the frame's end) is FRAME_BAD_COBS and the frame is dropped; the delimiter still ends it,
- * so the next frame is decoded. Empty frames (consecutive zeros) are skipped silently, as
- * senders may lead with a zero to flush the line. That leading zero matters: a frame cut short
- * runs on to the next zero, so without it the frame after a cut one is lost with it (reported as
- * one bad frame); nothing in COBS can tell where the cut was. Decoded bytes go into one buffer
- * allocated once.
+ * so the next frame is decoded. Empty frames (consecutive zeros) are skipped, as senders may
+ * lead with a zero to flush the line. That leading zero matters: a frame cut short runs on to
+ * the next zero, so without it the frame after a cut one is lost with it (reported as one bad
+ * frame); nothing in COBS can tell where the cut was.
  */
-export class CobsDecoder implements FrameDecoder {
-  readonly #sink: FrameSink;
-  readonly #max: number;
-  readonly #buf: Uint8Array;
-  #len = 0;
-  #wire = 0;
-  #frameStart = 0;
+export class CobsDecoder extends DelimitedFrameDecoder {
   /** Data bytes still due in the current block; 0 means the next byte is a code byte. */
   #remaining = 0;
   /** The block just finished had a code below 255: a zero is due if another block follows. */
   #zeroDue = false;
-  #fault: FrameErrorCode | undefined;
-  #offset = 0;
 
   constructor(sink: FrameSink, options: CobsOptions = {}) {
-    this.#sink = sink;
-    this.#max = checkMaxFrameBytes(options.maxFrameBytes);
-    this.#buf = new Uint8Array(this.#max);
+    super(sink, options.maxFrameBytes, 0);
   }
 
-  get bufferedBytes(): number {
-    return this.#len;
-  }
-
-  push(chunk: Uint8Array): void {
-    const base = this.#offset;
-    this.#offset += chunk.length;
-    for (let i = 0; i < chunk.length; i++) {
-      const b = chunk[i]!;
-      if (b === 0) {
-        this.#finish();
-        continue;
-      }
-      if (this.#wire++ === 0) this.#frameStart = base + i;
-      if (this.#fault !== undefined) continue;
-      if (this.#remaining === 0) {
-        if (this.#zeroDue) this.#append(0);
-        this.#remaining = b - 1;
-        this.#zeroDue = b !== 0xff;
-      } else {
-        this.#remaining--;
-        this.#append(b);
-      }
-    }
-  }
-
-  end(): void {
-    if (this.#wire > 0) this.#report(this.#fault ?? FRAME_ERRORS.TRUNCATED);
-    this.reset();
-  }
-
-  reset(): void {
-    this.#clearFrame();
-    this.#offset = 0;
-  }
-
-  #append(b: number): void {
-    if (this.#fault !== undefined) return;
-    if (this.#len === this.#max) {
-      this.#fault = FRAME_ERRORS.TOO_LONG;
-      this.#len = 0;
+  protected decodeByte(b: number): void {
+    if (this.#remaining === 0) {
+      if (this.#zeroDue) this.append(0);
+      this.#remaining = b - 1;
+      this.#zeroDue = b !== 0xff;
     } else {
-      this.#buf[this.#len++] = b;
+      this.#remaining--;
+      this.append(b);
     }
   }
 
-  #finish(): void {
-    if (this.#wire === 0) return;
-    if (this.#remaining > 0 && this.#fault === undefined) this.#fault = FRAME_ERRORS.BAD_COBS;
-    if (this.#fault !== undefined) {
-      this.#report(this.#fault);
-      this.#clearFrame();
-    } else {
-      const frame = this.#buf.subarray(0, this.#len);
-      this.#clearFrame();
-      this.#sink.frame(frame);
-    }
+  protected faultAtEnd(): FrameErrorCode | undefined {
+    return this.#remaining > 0 ? FRAME_ERRORS.BAD_COBS : undefined;
   }
 
-  #report(code: FrameErrorCode): void {
+  protected describe(code: FrameErrorCode): string {
     const what = code === FRAME_ERRORS.BAD_COBS ? `a code byte that points ${this.#remaining} bytes past its end`
-      : code === FRAME_ERRORS.TOO_LONG ? `more than maxFrameBytes ${this.#max} decoded bytes`
+      : code === FRAME_ERRORS.TOO_LONG ? `more than maxFrameBytes ${this.max} decoded bytes`
       : 'no zero delimiter before the stream ended';
-    this.#sink.error(frameError(code, `COBS frame of ${this.#wire} bytes has ${what}; frame dropped`, this.#frameStart, this.#wire));
+    return `COBS frame of ${this.wire} bytes has ${what}`;
   }
 
-  #clearFrame(): void {
-    this.#len = 0;
-    this.#wire = 0;
+  protected clearState(): void {
     this.#remaining = 0;
     this.#zeroDue = false;
-    this.#fault = undefined;
   }
 }
