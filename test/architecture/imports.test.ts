@@ -31,7 +31,8 @@ test('no stage imports from a stage after it', async () => {
     const from = stageOf(file);
     assert.ok(ORDER.includes(from), `src/${from} has a place in the stage order`);
     const text = await readFile(file, 'utf8');
-    for (const m of text.matchAll(/(?:from|import\()\s*['"](\.[^'"]+)['"]/g)) {
+    // `import x from '…'`, `export … from '…'`, `import '…'` and `import('…')`.
+    for (const m of text.matchAll(/\b(?:from|import)\s*\(?\s*['"](\.[^'"]+)['"]/g)) {
       const to = stageOf(resolve(dirname(file), m[1]!));
       if (ORDER.indexOf(to) > ORDER.indexOf(from)) backward.push(`${relative(SRC, file)} -> ${m[1]}`);
     }
