@@ -10,7 +10,8 @@ import { decodeSigned, encodeSigned } from '../../src/frames/codec.js';
 import { startAedes } from '../helpers/aedes.js';
 import { MosquittoBroker } from '../helpers/mosquitto.js';
 import { skipUnless } from '../helpers/tools.js';
-import { abortable, flipBit, producer, tempDir, TestHub, until } from '../receiver/helpers.js';
+import { abortable, flipBit, producer, TestHub, until } from '../receiver/helpers.js';
+import { makeTempDir } from '../helpers/tmp.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TIMEOUT = { timeout: 20_000 };
@@ -69,7 +70,7 @@ async function linesIn(file: string, n: number, signal: AbortSignal): Promise<vo
 }
 
 async function endToEnd(t: TestContext, broker: { url: string }, version: '5' | '3.1.1') {
-  const dir = await tempDir('cli-receive');
+  const dir = await makeTempDir('twinedge-cli-receive-');
   try {
     const hub = new TestHub('hub-cli');
     const trust = await writeTrust(dir.path, hub);
@@ -95,7 +96,7 @@ async function endToEnd(t: TestContext, broker: { url: string }, version: '5' | 
     assert.equal(counters.rejected.replay, 1);
     assert.deepEqual(counters.missing, {});
   } finally {
-    await dir.cleanup();
+    await dir.remove();
   }
 }
 
@@ -118,7 +119,7 @@ test('twinedge receive speaks MQTT 5 by default (mosquitto)', { ...TIMEOUT, skip
 });
 
 test('a bad --trust path or bad arguments exit 2 with one line on stderr', TIMEOUT, async (t) => {
-  const dir = await tempDir('cli-receive');
+  const dir = await makeTempDir('twinedge-cli-receive-');
   try {
     const bad = receive(['--broker', 'mqtt://127.0.0.1:1', '--trust', join(dir.path, 'no-such-trust'), '--state', join(dir.path, 'state')]);
     reap(t, bad);
@@ -132,6 +133,6 @@ test('a bad --trust path or bad arguments exit 2 with one line on stderr', TIMEO
     assert.equal(noBroker.stderrLines.length, 1);
     assert.match(noBroker.stderrLines[0]!, /\[USAGE_BAD_ARGUMENT\]$/);
   } finally {
-    await dir.cleanup();
+    await dir.remove();
   }
 });

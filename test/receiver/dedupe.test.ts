@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { LevelDedupe, type GapEvent } from '../../src/receiver/dedupe.js';
 import { FrameVerifier, type AcceptedFrame } from '../../src/receiver/verify.js';
-import { tempDir, TestHub, trustFor, type Message } from './helpers.js';
+import { TestHub, trustFor, type Message } from './helpers.js';
+import { makeTempDir } from '../helpers/tmp.js';
 
 const hub = new TestHub('hub-a');
 const other = new TestHub('hub-b');
@@ -17,7 +18,7 @@ function frame(m: Message): AcceptedFrame {
 }
 
 async function withState<T>(fn: (open: () => Promise<LevelDedupe>) => Promise<T>): Promise<T> {
-  const dir = await tempDir('dedupe');
+  const dir = await makeTempDir('twinedge-dedupe-');
   const opened: LevelDedupe[] = [];
   try {
     return await fn(async () => {
@@ -28,7 +29,7 @@ async function withState<T>(fn: (open: () => Promise<LevelDedupe>) => Promise<T>
     });
   } finally {
     for (const s of opened) await s.close();
-    await dir.cleanup();
+    await dir.remove();
   }
 }
 

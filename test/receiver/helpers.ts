@@ -1,7 +1,4 @@
 import type { EventEmitter } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { ClockStatus, encodeBody, GapReason, HubState, SCHEMA_VERSION, type FrameBody, type FrameKind, type Payload, type SeqRange } from '../../src/frames/codec.js';
 import { FrameMaker, HUB_SUBJECT } from '../../src/frames/frame-maker.js';
@@ -13,11 +10,6 @@ import type { Sink } from '../../src/receiver/sinks/sink.js';
 import { TrustStore } from '../../src/receiver/trust.js';
 import type { AcceptedFrame } from '../../src/receiver/verify.js';
 
-/** A temporary folder, removed by `cleanup`. */
-export async function tempDir(prefix: string): Promise<{ path: string; cleanup(): Promise<void> }> {
-  const path = await mkdtemp(join(tmpdir(), `twinedge-${prefix}-`));
-  return { path, cleanup: () => rm(path, { recursive: true, force: true }) };
-}
 
 export interface Message { topic: string; payload: Uint8Array }
 

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { Receiver, type ReceiverOptions } from '../../src/receiver/receiver.js';
 import { MosquittoBroker } from '../helpers/mosquitto.js';
 import { skipUnless } from '../helpers/tools.js';
-import { abortable, producer, RecordingSink, tempDir, TestHub, trustFor, until } from './helpers.js';
+import { abortable, producer, RecordingSink, TestHub, trustFor, until } from './helpers.js';
+import { makeTempDir } from '../helpers/tmp.js';
 
 // MQTT 5 against mosquitto: aedes has neither MQTT 5 nor shared subscriptions.
 const OPTIONS = { timeout: 15_000, skip: skipUnless('mosquitto') };
@@ -13,7 +14,7 @@ const trust = trustFor(['hub-m', hub]);
 
 async function setup() {
   const broker = await MosquittoBroker.start();
-  const dir = await tempDir('rx-mosquitto');
+  const dir = await makeTempDir('twinedge-rx-mosquitto-');
   const pub = await producer(broker.url, 5);
   const receivers: Receiver[] = [];
   const receiver = (sink: RecordingSink, stateName: string, opts: Partial<ReceiverOptions> = {}) => {
@@ -27,7 +28,7 @@ async function setup() {
       for (const r of receivers) await r.stop(1000);
       await pub.close();
       await broker.close();
-      await dir.cleanup();
+      await dir.remove();
     },
   };
 }

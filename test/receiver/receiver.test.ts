@@ -9,7 +9,8 @@ import { REJECT_REASONS, type RejectReason } from '../../src/receiver/reasons.js
 import { Receiver, type ReceiverOptions } from '../../src/receiver/receiver.js';
 import type { Sink } from '../../src/receiver/sinks/sink.js';
 import { startAedes } from '../helpers/aedes.js';
-import { abortable, flipBit, producer, RecordingSink, tempDir, TestHub, trustFor, until } from './helpers.js';
+import { abortable, flipBit, producer, RecordingSink, TestHub, trustFor, until } from './helpers.js';
+import { makeTempDir } from '../helpers/tmp.js';
 
 const TIMEOUT = { timeout: 10_000 };
 const hubA = new TestHub('hub-a');
@@ -31,7 +32,7 @@ function rejectedOnly(r: Receiver): Partial<Record<RejectReason, number>> {
 
 async function setup() {
   const broker = await startAedes();
-  const dir = await tempDir('receiver');
+  const dir = await makeTempDir('twinedge-receiver-');
   const receivers: Receiver[] = [];
   const pub = await producer(broker.url);
   const receiver = (sink: Sink, opts: Partial<ReceiverOptions> = {}) => {
@@ -48,7 +49,7 @@ async function setup() {
       for (const r of receivers) await r.stop(1000);
       await pub.close();
       await broker.close();
-      await dir.cleanup();
+      await dir.remove();
     },
   };
 }

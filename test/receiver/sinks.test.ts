@@ -8,7 +8,8 @@ import { JsonlSink, jsonLine } from '../../src/receiver/sinks/jsonl-sink.js';
 import { formatLine, LineSink } from '../../src/receiver/sinks/line-sink.js';
 import type { AcceptedFrame } from '../../src/receiver/verify.js';
 import { FrameVerifier } from '../../src/receiver/verify.js';
-import { tempDir, TestHub, trustFor, type Message } from './helpers.js';
+import { TestHub, trustFor, type Message } from './helpers.js';
+import { makeTempDir } from '../helpers/tmp.js';
 
 const hub = new TestHub('hub-a');
 const verifier = new FrameVerifier(trustFor(['hub-a', hub]));
@@ -28,7 +29,7 @@ const withEmbedding = () => frame(hub.make(42, 'subj-1', {
 }, 'cross_section'));
 
 test('the JSONL file sink appends one object per frame with the header, key and decoded payload', async () => {
-  const dir = await tempDir('jsonl');
+  const dir = await makeTempDir('twinedge-jsonl-');
   try {
     const path = join(dir.path, 'out.jsonl');
     const f1 = withEmbedding();
@@ -56,7 +57,7 @@ test('the JSONL file sink appends one object per frame with the header, key and 
     assert.equal(c.seq, 0);
     assert.equal(c.payload.last_seq, 43);
   } finally {
-    await dir.cleanup();
+    await dir.remove();
   }
 });
 

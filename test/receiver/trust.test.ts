@@ -4,12 +4,12 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateHubKey, type HubKey } from '../../src/frames/keys.js';
 import { loadTrustStore } from '../../src/receiver/trust.js';
-import { tempDir } from './helpers.js';
+import { makeTempDir } from '../helpers/tmp.js';
 
 const pem = (k: HubKey) => k.publicKey.export({ format: 'pem', type: 'spki' }) as string;
 
 test('a trust directory binds <hub_id>.pub and <hub_id>.<label>.pub files to their hubs, by key_id', async () => {
-  const dir = await tempDir('trust');
+  const dir = await makeTempDir('twinedge-trust-');
   try {
     const a1 = generateHubKey();
     const a2 = generateHubKey();
@@ -25,12 +25,12 @@ test('a trust directory binds <hub_id>.pub and <hub_id>.<label>.pub files to the
     assert.equal(store.lookup(b.keyId)!.publicKey.equals(b.publicKey), true);
     assert.equal(store.lookup('0000000000000000'), undefined);
   } finally {
-    await dir.cleanup();
+    await dir.remove();
   }
 });
 
 test('a YAML trust file takes paths relative to itself, inline PEM, and a single entry without a list', async () => {
-  const dir = await tempDir('trust');
+  const dir = await makeTempDir('twinedge-trust-');
   try {
     const a = generateHubKey();
     const b = generateHubKey();
@@ -45,12 +45,12 @@ test('a YAML trust file takes paths relative to itself, inline PEM, and a single
     assert.deepEqual(store.keyIdsOf('clinic.bed-3'), [a.keyId, b.keyId].sort());
     assert.deepEqual(store.keyIdsOf('hub-c'), [c.keyId]);
   } finally {
-    await dir.cleanup();
+    await dir.remove();
   }
 });
 
 test('one key listed for two hubs is trusted for both', async () => {
-  const dir = await tempDir('trust');
+  const dir = await makeTempDir('twinedge-trust-');
   try {
     const k = generateHubKey();
     await writeFile(join(dir.path, 'k.pub'), pem(k));
@@ -59,12 +59,12 @@ test('one key listed for two hubs is trusted for both', async () => {
     assert.deepEqual([...store.lookup(k.keyId)!.hubIds].sort(), ['hub-a', 'hub-b']);
     assert.equal(store.size, 1);
   } finally {
-    await dir.cleanup();
+    await dir.remove();
   }
 });
 
 test('malformed trust entries are refused with TRUST_INVALID naming the file and the entry', async () => {
-  const dir = await tempDir('trust');
+  const dir = await makeTempDir('twinedge-trust-');
   try {
     const good = generateHubKey();
     await writeFile(join(dir.path, 'good.pub'), pem(good));
@@ -91,12 +91,12 @@ test('malformed trust entries are refused with TRUST_INVALID naming the file and
       });
     }
   } finally {
-    await dir.cleanup();
+    await dir.remove();
   }
 });
 
 test('every bad entry is reported at once, and a missing or empty trust path is refused', async () => {
-  const dir = await tempDir('trust');
+  const dir = await makeTempDir('twinedge-trust-');
   try {
     await writeFile(join(dir.path, 'trust.yaml'), 'hub-a: [a.pub]\nhub-b: [b.pub]\n');
     await assert.rejects(loadTrustStore(join(dir.path, 'trust.yaml')), (e: { code: string; message: string }) => {
@@ -114,6 +114,6 @@ test('every bad entry is reported at once, and a missing or empty trust path is 
       return true;
     });
   } finally {
-    await dir.cleanup();
+    await dir.remove();
   }
 });
