@@ -3,11 +3,11 @@ import { accessSync, constants, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { Ajv } from 'ajv';
-import { LineCounter, parseDocument, visit } from 'yaml';
 import { TwinedgeError } from '../ops/errors.js';
 import { crossChecks } from './checks.js';
-import { keyPathOf, Locator, type Path } from './locate.js';
-import { addSchemaErrors, Problems } from './problems.js';
+import { keyPathOf, type Locator, type Path } from './locate.js';
+import { addSchemaErrors, Problems, suggestKey, type SchemaErrorStyle } from './problems.js';
+import { parseYaml, plainCopy, type YamlCodes } from './yaml-document.js';
 import { ConfigSchema, ENV_OVERRIDES, SECRET_PATHS, type Config, type ConfigInput } from './schema.js';
 
 /**
@@ -46,8 +46,14 @@ const FILE_PATHS: readonly Path[] = [
 ];
 const TLS_FILES: readonly Path[] = FILE_PATHS.filter((p) => p[1] === 'tls');
 
-/** A config the YAML cannot hold anything worse than: a few aliases, no "billion laughs". */
-const MAX_ALIASES = 100;
+const YAML_CODES: YamlCodes = { syntax: 'CONFIG_YAML_SYNTAX', invalid: 'CONFIG_VALUE_INVALID' };
+const CONFIG_ERROR_STYLE: SchemaErrorStyle = {
+  unknownKey: 'CONFIG_KEY_UNKNOWN',
+  missingKey: 'CONFIG_KEY_MISSING',
+  invalidValue: 'CONFIG_VALUE_INVALID',
+  suggestKey,
+  isSecret: (path) => SECRET_PATHS.some((s) => keyPathOf(s) === keyPathOf(path)),
+};
 
 type Json = Record<string, unknown>;
 type Env = Readonly<Record<string, string | undefined>>;
@@ -69,29 +75,9 @@ export async function loadConfig(file: string, env: Env = process.env): Promise<
 
 /** Validates config text as if read from `file` (which places errors and anchors relative paths). */
 export async function parseConfig(text: string, file: string, env: Env = process.env): Promise<Config> {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, logLevel: 'error' });
-  // An unknown tag is only a warning to the parser; a config has no use for one.
-  const bad = [...doc.errors, ...doc.warnings.filter((w) => w.code === 'TAG_RESOLVE_FAILED')]
-    .map((e) => ({ message: e.message.split('\n')[0]!, at: e.pos[0] }));
-  // The parser leaves an alias without an anchor for toJS to throw on, without a position.
-  visit(doc, {
-    Alias(_, alias) {
-      if (!alias.resolve(doc)) bad.push({ message: `unknown alias *${alias.source}: its anchor &${alias.source} must come before it`, at: alias.range?.[0] ?? 0 });
-    },
-  });
-  if (bad.length > 0) {
-    bad.sort((a, b) => a.at - b.at);
-    throw new ConfigError(bad.map((e) => new TwinedgeError('CONFIG_YAML_SYNTAX', e.message, { file, line: lines.linePos(e.at).line })), file);
-  }
-  const locator = new Locator(doc, lines);
-  let raw: unknown;
-  try {
-    raw = doc.toJS({ maxAliasCount: MAX_ALIASES });
-  } catch (e) {
-    throw new ConfigError([new TwinedgeError('CONFIG_YAML_SYNTAX', (e as Error).message, { file, line: locator.valueLine([]) })], file);
-  }
-  return settle(raw, { file, locator, baseDir: dirname(resolve(file)), env });
+  const parsed = parseYaml(text, file, YAML_CODES);
+  if ('problems' in parsed) throw new ConfigError(parsed.problems, file);
+  return settle(parsed.data, { file, locator: parsed.locator, baseDir: dirname(resolve(file)), env, copyProblems: parsed.copyProblems });
 }
 
 /**
@@ -111,18 +97,20 @@ interface SettleContext {
   locator: Locator | undefined;
   baseDir: string;
   env: Env;
+  /** Problems found while copying the YAML into plain values (cycles, tagged values). */
+  copyProblems?: Problems;
 }
 
 function settle(raw: unknown, ctx: SettleContext): Config {
-  const problems = new Problems(ctx.file, ctx.locator);
-  const data = plainCopy(raw ?? {}, [], new Set(), problems);
+  const problems = ctx.copyProblems ?? new Problems(ctx.file, ctx.locator);
+  const data = ctx.copyProblems ? (raw ?? {}) : plainCopy(raw ?? {}, problems, YAML_CODES);
   if (!isObject(data)) {
     const place = ctx.file === undefined ? {} : { file: ctx.file, line: ctx.locator?.valueLine([]) ?? 1 };
     throw new ConfigError([new TwinedgeError('CONFIG_VALUE_INVALID', 'expected a mapping of sections (hub, subjects, broker, ...)', place)], ctx.file);
   }
   const fromEnv = applyEnv(data, ctx.env);
   problems.fromEnv = fromEnv;
-  if (!validate(data)) addSchemaErrors(problems, validate.errors ?? [], data);
+  if (!validate(data)) addSchemaErrors(problems, validate.errors ?? [], data, CONFIG_ERROR_STYLE);
   crossChecks(data, { problems, written: (p) => ctx.locator?.has(p) ?? true, fromEnv: new Set(fromEnv.keys()) });
 
   for (const path of FILE_PATHS) {
@@ -181,38 +169,6 @@ function readPasswordFile(data: Json, problems: Problems, fromEnv: ReadonlyMap<s
   const password = text.replace(/\r?\n$/, '');
   if (password === '') problems.add('CONFIG_VALUE_INVALID', `${file} is empty`, path);
   else (data.broker as Json).password = password;
-}
-
-/**
- * A copy of the parsed YAML as plain JSON values. YAML can make what JSON cannot: a value an
- * alias shares with another key (copied, so that filling defaults in one leaves the other
- * alone), an alias inside its own anchor (a cycle), and tagged values such as !!binary
- * buffers. Each of the last two is reported and becomes null, so that the schema's error for
- * that key is the only one.
- */
-function plainCopy(v: unknown, path: (string | number)[], within: Set<object>, problems: Problems): unknown {
-  if (v === null || typeof v !== 'object') return v;
-  if (within.has(v)) {
-    problems.add('CONFIG_YAML_SYNTAX', 'an alias refers to a mapping or list that contains it', path);
-    return null;
-  }
-  const plainObject = Object.getPrototypeOf(v) === Object.prototype;
-  if (!Array.isArray(v) && !plainObject) {
-    problems.add('CONFIG_VALUE_INVALID', `expected a plain value, got ${v.constructor?.name ?? 'an object'} (from a YAML tag)`, path);
-    return null;
-  }
-  within.add(v);
-  let out: unknown;
-  if (Array.isArray(v)) {
-    out = v.map((x, i) => plainCopy(x, [...path, i], within, problems));
-  } else {
-    const o: Json = {};
-    // defineProperty, so that a key named __proto__ stays a key (and is refused as unknown).
-    for (const [k, x] of Object.entries(v)) Object.defineProperty(o, k, { value: plainCopy(x, [...path, k], within, problems), enumerable: true, writable: true, configurable: true });
-    out = o;
-  }
-  within.delete(v);
-  return out;
 }
 
 function isObject(v: unknown): v is Json {

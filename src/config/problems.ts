@@ -1,7 +1,7 @@
 import type { ErrorObject } from 'ajv';
 import { TwinedgeError, type ErrorCode, type ErrorPlace } from '../ops/errors.js';
 import { keyPathOf, type Locator, type Path } from './locate.js';
-import { ConfigSchema, SECRET_PATHS } from './schema.js';
+import { ConfigSchema } from './schema.js';
 
 /** Which line a problem points at: the value, the key itself, or the key of its parent object. */
 export type LineOf = 'value' | 'key' | 'parent';
@@ -82,56 +82,68 @@ export function pathOf(instancePath: string, data: unknown): (string | number)[]
   return out;
 }
 
+/** Which codes a file's schema problems get, and how keys are suggested and secrets hidden. */
+export interface SchemaErrorStyle {
+  readonly unknownKey: ErrorCode;
+  readonly missingKey: ErrorCode;
+  readonly invalidValue: ErrorCode;
+  /** The key an unknown key was probably meant to be. */
+  readonly suggestKey?: (key: string, path: Path) => string | undefined;
+  /** Whether the value at this path must never be shown. */
+  readonly isSecret?: (path: Path) => boolean;
+}
+
 /** Turns ajv's errors (all of them, from allErrors mode) into problems. */
-export function addSchemaErrors(problems: Problems, errors: readonly ErrorObject[], data: unknown): void {
+export function addSchemaErrors(problems: Problems, errors: readonly ErrorObject[], data: unknown, style: SchemaErrorStyle): void {
+  const invalid = style.invalidValue;
   for (const e of errors) {
     const path = pathOf(e.instancePath, data);
     const p = e.params as Record<string, unknown>;
     const schema = e.parentSchema as SchemaNode | undefined;
     // A secret is named by its type only, never shown.
-    const got = isSecret(path) ? typeName(e.data) : describe(typeof e.data === 'string' ? withoutUserInfo(e.data) : e.data);
+    const got = style.isSecret?.(path) ? typeName(e.data) : describe(typeof e.data === 'string' ? withoutUserInfo(e.data) : e.data);
     switch (e.keyword) {
       case 'additionalProperties': {
         const key = String(p.additionalProperty);
-        const hint = suggestKey(key, path);
-        problems.add('CONFIG_KEY_UNKNOWN', `unknown key '${key}': a typo, or not in this version${hint ? ` (did you mean '${hint}'?)` : ''}`, [...path, key], 'key');
+        const hint = style.suggestKey?.(key, path);
+        problems.add(style.unknownKey, `unknown key '${key}': a typo, or not in this version${hint ? ` (did you mean '${hint}'?)` : ''}`, [...path, key], 'key');
         break;
       }
       case 'required':
-        problems.add('CONFIG_KEY_MISSING', `missing required key '${String(p.missingProperty)}'`, [...path, String(p.missingProperty)], 'parent');
+        problems.add(style.missingKey, `missing required key '${String(p.missingProperty)}'`, [...path, String(p.missingProperty)], 'parent');
         break;
       case 'type':
-        problems.add('CONFIG_VALUE_INVALID', `expected ${article(String(p.type))}, got ${got}`, path);
+        problems.add(invalid, `expected ${article(String(p.type))}, got ${got}`, path);
         break;
       case 'enum': {
         const allowed = (p.allowedValues as unknown[]).map(String);
         const near = typeof e.data === 'string' ? nearest(e.data, allowed) : undefined;
-        problems.add('CONFIG_VALUE_INVALID', `expected one of ${allowed.join(', ')}, got ${got}${near ? ` (did you mean '${near}'?)` : ''}`, path);
+        problems.add(invalid, `expected one of ${allowed.join(', ')}, got ${got}${near ? ` (did you mean '${near}'?)` : ''}`, path);
         break;
       }
       case 'pattern':
-        problems.add('CONFIG_VALUE_INVALID', `expected ${schema?.['x-expected'] ?? `a string matching ${String(p.pattern)}`}, got ${got}`, path);
+        problems.add(invalid, `expected ${schema?.['x-expected'] ?? `a string matching ${String(p.pattern)}`}, got ${got}`, path);
         break;
       case 'minimum':
       case 'maximum':
       case 'exclusiveMinimum':
       case 'exclusiveMaximum':
-        problems.add('CONFIG_VALUE_INVALID', `expected a number ${String(p.comparison)} ${String(p.limit)}, got ${got}`, path);
+        problems.add(invalid, `expected a number ${String(p.comparison)} ${String(p.limit)}, got ${got}`, path);
         break;
       case 'minItems':
-        problems.add('CONFIG_VALUE_INVALID', `expected at least ${String(p.limit)} item(s), got none`, path);
+        problems.add(invalid, `expected at least ${String(p.limit)} item(s), got none`, path);
         break;
       case 'uniqueItems':
-        problems.add('CONFIG_VALUE_INVALID', `items ${String(p.j)} and ${String(p.i)} are the same`, path);
+        problems.add(invalid, `items ${String(p.j)} and ${String(p.i)} are the same`, path);
         break;
       case 'minLength':
-        problems.add('CONFIG_VALUE_INVALID', 'expected a non-empty string', path);
+        problems.add(invalid, 'expected a non-empty string', path);
         break;
       case 'maxLength':
-        problems.add('CONFIG_VALUE_INVALID', `expected at most ${String(p.limit)} characters`, path);
+        problems.add(invalid, `expected at most ${String(p.limit)} characters`, path);
         break;
       default:
-        problems.add('CONFIG_VALUE_INVALID', e.message ?? 'invalid value', path);
+        problems.add(invalid, e.message ?? 'invalid value', path);
     }
   }
 }
@@ -158,11 +170,6 @@ function typeName(v: unknown): string {
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
   return article(typeof v);
-}
-
-function isSecret(path: Path): boolean {
-  const keyPath = keyPathOf(path);
-  return SECRET_PATHS.some((s) => keyPathOf(s) === keyPath);
 }
 
 function schemaAt(path: Path): SchemaNode | undefined {
