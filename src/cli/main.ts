@@ -12,6 +12,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
   run: { summary: 'run the daemon: twinedge run --config FILE', load: () => import('./run.js') },
   demo: { summary: 'simulated devices through the real pipeline, to an embedded broker', load: () => import('./demo.js') },
   receive: { summary: 'the reference twin-side receiver, JSON lines out', load: () => import('./receive.js') },
+  decode: { summary: 'decode --profile ID (--hex BYTES | --text LINE) [--json]: one packet through a profile', load: () => import('./decode.js') },
+  profiles: { summary: 'profiles validate|test [DIR...]: check profiles, run their examples', load: () => import('./profiles.js') },
   keys: { summary: 'keys generate --out PREFIX: a hub signing key pair', load: () => import('./keys.js') },
 };
 

@@ -26,6 +26,22 @@ export function crossChecks(config: Json, ctx: CheckContext): void {
   checkSubjects(config, ctx);
   checkBroker(config, ctx);
   checkSimulatedSubjects(config, ctx);
+  checkDevices(config, ctx);
+}
+
+function checkDevices(config: Json, { problems }: CheckContext): void {
+  if (!Array.isArray(config.devices) || !Array.isArray(config.subjects) || problems.blocked(['subjects'])) return;
+  const refs = config.subjects.map((s: unknown) => str(s, 'ref'));
+  config.devices.forEach((d: unknown, i) => {
+    const ref = str(d, 'subject');
+    if (ref !== undefined && !refs.includes(ref) && !problems.blocked(['devices', i, 'subject'])) {
+      problems.add('CONFIG_VALUE_INVALID', `'${ref}' is not a ref in subjects (${refs.join(', ')})`, ['devices', i, 'subject']);
+    }
+    const serial = isObject(d) ? d.serial : undefined;
+    if (isObject(serial) && serial.path !== undefined && serial.usb !== undefined) {
+      problems.add('CONFIG_VALUE_INVALID', 'give the port by path or by usb, not both', ['devices', i, 'serial', 'usb'], 'key');
+    }
+  });
 }
 
 function checkSubjects(config: Json, { problems }: CheckContext): void {

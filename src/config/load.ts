@@ -119,6 +119,15 @@ function settle(raw: unknown, ctx: SettleContext): Config {
     // A path from the environment was typed relative to where the command runs.
     set(data, path, resolve(fromEnv.has(keyPathOf(path)) ? process.cwd() : ctx.baseDir, value));
   }
+  const dirs = get(data, ['profiles', 'dirs']);
+  if (Array.isArray(dirs) && !problems.blocked(['profiles', 'dirs'])) {
+    (data.profiles as Json).dirs = dirs.map((d: unknown) => (typeof d === 'string' ? resolve(ctx.baseDir, d) : d));
+  }
+  // A device without a subject measures the first (on a home hub, the only) subject.
+  const firstRef = get(data, ['subjects', 0, 'ref']);
+  if (Array.isArray(data.devices) && typeof firstRef === 'string') {
+    for (const d of data.devices) if (isObject(d) && d.subject === undefined) d.subject = firstRef;
+  }
   readPasswordFile(data, problems, fromEnv);
   for (const path of TLS_FILES) {
     const value = get(data, path);

@@ -94,10 +94,11 @@ export interface SchemaErrorStyle {
 }
 
 /** Turns ajv's errors (all of them, from allErrors mode) into problems. */
-export function addSchemaErrors(problems: Problems, errors: readonly ErrorObject[], data: unknown, style: SchemaErrorStyle): void {
+export function addSchemaErrors(problems: Problems, errors: readonly ErrorObject[], data: unknown, style: SchemaErrorStyle, prefix: Path = []): void {
   const invalid = style.invalidValue;
   for (const e of errors) {
-    const path = pathOf(e.instancePath, data);
+    // `data` was validated on its own, at `prefix` in the file.
+    const path = [...prefix, ...pathOf(e.instancePath, data)];
     const p = e.params as Record<string, unknown>;
     const schema = e.parentSchema as SchemaNode | undefined;
     // A secret is named by its type only, never shown.

@@ -106,9 +106,38 @@ export const SimulatedSourceSchema = Type.Object({
   subjects: Type.Optional(Type.Array(Type.String(), { minItems: 1, uniqueItems: true, 'x-default': 'every subject', description: 'Refs of the subjects to simulate; each must be in subjects.' })),
 }, { ...strict, default: {}, description: 'Simulated devices, for demonstrations and tests: plausible values for each subject.' });
 
+const HexId = (description: string) => Type.String({ pattern: '^(0x)?[0-9a-fA-F]{4}$', 'x-expected': "4 hex digits, as lsusb shows them (e.g. '0403')", description });
+
+export const DeviceSerialSchema = Type.Object({
+  path: Type.Optional(Type.String({ minLength: 1, description: 'The port, e.g. /dev/ttyUSB0; a /dev/serial/by-id/... path survives replugging into another socket.' })),
+  usb: Type.Optional(Type.Object({
+    vendor_id: HexId('USB vendor id.'),
+    product_id: Type.Optional(HexId('USB product id.')),
+    serial_number: Type.Optional(Type.String({ minLength: 1, description: "The adapter's USB serial number, to tell identical adapters apart." })),
+  }, { ...strict, description: 'Find the port by USB ids, looked up at each (re)open, so a replug into another socket is followed. Needs udev (Linux) to list ports.' })),
+  baud_rate: Type.Optional(Type.Integer({ minimum: 50, maximum: 4_000_000, 'x-default': "the profile's", description: "Baud rate, when the device differs from its profile's." })),
+  data_bits: Type.Optional(Type.Union([Type.Literal(5), Type.Literal(6), Type.Literal(7), Type.Literal(8)], { 'x-default': "the profile's", description: "Data bits per character, when the device differs from its profile's." })),
+  parity: Type.Optional(Type.Unsafe<'none' | 'even' | 'odd' | 'mark' | 'space'>({ type: 'string', enum: ['none', 'even', 'odd', 'mark', 'space'], 'x-default': "the profile's", description: "Parity, when the device differs from its profile's." })),
+  stop_bits: Type.Optional(Type.Union([Type.Literal(1), Type.Literal(1.5), Type.Literal(2)], { 'x-default': "the profile's", description: "Stop bits, when the device differs from its profile's." })),
+}, { ...strict, description: "A serial device's port and line settings. Without path or usb, the profile's own match is used." });
+
+export const DeviceSchema = Type.Object({
+  profile: Type.String({ pattern: '^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$', 'x-expected': "a profile id such as 'generic/bh1750-light'", description: 'The id of the profile that decodes it (`twinedge profiles validate` lists them).' }),
+  subject: Type.Optional(Type.String({ pattern: ID_PATTERN_SOURCE, 'x-expected': ID_EXPECTED, 'x-default': 'the first subject', description: 'The ref of the subject it measures.' })),
+  serial: Type.Optional(DeviceSerialSchema),
+}, { ...strict, description: 'One device.' });
+
+export const ProfilesSchema = Type.Object({
+  dirs: Type.Array(Type.String({ minLength: 1 }), { default: [], description: "Folders of your own profiles, read after the shipped ones (a relative path is taken from the config file's folder). An id may be declared once across all folders." }),
+}, { ...strict, default: {}, description: 'Device profiles beyond those shipped in device-profiles/.' });
+
+export const WindowsSchema = Type.Object({
+  length_s: Type.Number({ minimum: 1, maximum: 3600, default: 30, description: 'Window length in seconds: one cross-section frame per subject per window, aligned to the wall clock.' }),
+}, { ...strict, default: {}, description: 'Cross-section windows of device samples.' });
+
 export const SourceSchema = Type.Object({
   simulated: SimulatedSourceSchema,
-}, { ...strict, default: {}, description: 'Where frames come from. Each kind of source is a key of its own (serial and BLE devices will sit beside `simulated`).' });
+}, { ...strict, default: {}, description: 'Simulated data, used when `devices` is empty.' });
 
 export const ConfigSchema = Type.Object({
   hub: HubSchema,
@@ -118,6 +147,9 @@ export const ConfigSchema = Type.Object({
   outbox: OutboxSchema,
   log: LogSchema,
   source: SourceSchema,
+  profiles: ProfilesSchema,
+  devices: Type.Array(DeviceSchema, { default: [], description: 'The devices this hub reads. When there are none, simulated data is used instead (see source).' }),
+  windows: WindowsSchema,
 }, strict);
 
 type Raw = Static<typeof ConfigSchema>;

@@ -38,6 +38,13 @@ export const ERROR_CODES = {
   RECEIVE_SINK_FAILED: { meaning: 'Writing an accepted frame to the sink failed; the frame was not acknowledged.', action: 'Check the output file\'s disk and permissions, then restart: the broker redelivers the frame.', exit: 1 },
   TRANSPORT_OPEN_FAILED: { meaning: 'A device port could not be opened (absent, unplugged, busy or not permitted).', action: 'Check that the device is plugged in and that the hub may use it (the dialout group for serial ports); the hub keeps retrying.', exit: 1 },
   RECEIVE_REJECTED: { meaning: 'A received frame was rejected (see its reason).', action: 'Check the reason counters: trust, topic or signature problems point to a misconfigured or hostile publisher.', exit: 1 },
+  PROFILE_YAML_SYNTAX: { meaning: 'A device profile file is not valid YAML.', action: 'Fix the YAML at the line shown; the hub runs the other profiles meanwhile.', exit: 2 },
+  PROFILE_INVALID: { meaning: 'A device profile breaks the profile format (a key, a value, a field or channel it names).', action: 'Fix the key at the line shown (device-profiles/README.md has the format); the hub runs the other profiles meanwhile.', exit: 2 },
+  PROFILE_DUPLICATE_ID: { meaning: 'Two profile files declare the same id.', action: 'Rename one of the two files\' ids (both are named); neither is used until then.', exit: 2 },
+  PROFILE_UNKNOWN: { meaning: 'No loaded profile has the id asked for.', action: 'Check the id against `twinedge profiles validate`, which lists the profiles found.', exit: 2 },
+  PROFILE_EXAMPLE_FAILED: { meaning: 'A profile example did not decode to what it expects.', action: 'Fix the profile or the example; the message shows what was expected and what came out.', exit: 1 },
+  SERIAL_PORTS_UNLISTABLE: { meaning: 'The system cannot list serial ports, so a device matched by USB id cannot be found.', action: 'Give the device\'s path instead (for example /dev/serial/by-id/...), or run where udev is available.', exit: 1 },
+  CAPTURE_FILE_INVALID: { meaning: 'A capture file is malformed.', action: 'The message names the line; captures are JSON lines made by `twinedge capture`.', exit: 2 },
   DECODE_REJECTED: { meaning: 'Input bytes were rejected by a decoder.', action: 'Check the bytes against the profile; the errors name the byte or field.', exit: 3 },
 } as const satisfies Record<string, CodeEntry>;
 

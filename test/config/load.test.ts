@@ -19,6 +19,9 @@ test('defaults fill every key the file leaves out', async () => {
     outbox: { quota_mb: 256, sync: 'batch', max_batch: 1000 },
     log: { level: 'info' },
     source: { simulated: { window_s: 10 } },
+    profiles: { dirs: [] },
+    devices: [],
+    windows: { length_s: 30 },
   });
 });
 

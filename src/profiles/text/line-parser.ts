@@ -22,7 +22,7 @@ import { compileCsv, type CsvOptions } from './csv.js';
 import { compileKeyValue, type KeyValueOptions } from './key-value.js';
 import { firstNonTextByte, LINE_ERRORS, lineError, type LineParser, type LineResult, type TextLineParser } from './line-common.js';
 import { compileLineChecksum, type LineSpan } from './line-checksum.js';
-import { compilePattern, type PatternOptions } from './pattern.js';
+import { compilePattern, patternGroupNames, type PatternOptions } from './pattern.js';
 
 export type LineParserOptions = CsvOptions | KeyValueOptions | PatternOptions;
 
@@ -68,4 +68,13 @@ export function compileLineParser(options: LineParserOptions): LineParser {
     }
     return parseText(UTF8.decode(line.subarray(start, end)));
   };
+}
+
+/** The names of the fields a line format can give (options already compiled, so valid). */
+export function lineFieldNames(options: LineParserOptions): string[] {
+  switch (options.kind) {
+    case 'csv': return options.columns.filter((name) => name !== '_');
+    case 'key-value': return [...(options.required ?? []), ...(options.optional ?? [])];
+    case 'pattern': return patternGroupNames(options.regex);
+  }
 }

@@ -123,6 +123,11 @@ function scan(source: string, what: string): string[] {
   return names;
 }
 
+/** The named groups of a pattern's expression, in order: the fields its lines give. */
+export function patternGroupNames(source: string): string[] {
+  return scan(source, 'pattern line');
+}
+
 export function compilePattern(options: PatternOptions): TextLineParser {
   const what = 'pattern line';
   checkOptionKeys(options, OPTION_KEYS, what);

@@ -1,0 +1,5 @@
+import { batteryLevel } from './battery-level.js';
+import type { BuiltinDecoder } from './registry.js';
+
+/** Every built-in decoder; the registry registers them when it loads. One line per decoder. */
+export const BUILTIN_DECODERS: readonly BuiltinDecoder[] = [batteryLevel];

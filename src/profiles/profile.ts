@@ -1,0 +1,80 @@
+/**
+ * A compiled device profile: what the hub, `twinedge decode` and the examples runner use. It
+ * turns one packet (a line, a frame, a notification) into channel samples. Times are not its
+ * business: a sample says which row of its packet it came from and, where the profile names one,
+ * the device's timestamp; timing.ts turns that into hub times.
+ */
+import type { DecodeIssue } from './decoded.js';
+import type { ExampleSpec, FramingSpec, MODALITIES } from './schema.js';
+
+export type Modality = (typeof MODALITIES)[number];
+
+export type SampleValue = number | readonly number[] | boolean;
+
+export interface ChannelInfo {
+  readonly name: string;
+  readonly unit: string;
+  readonly modality: Modality;
+  /** Nominal rate; undefined for an event channel. */
+  readonly rateHz: number | undefined;
+  readonly standardCode: string | undefined;
+}
+
+export interface ProfileSample {
+  readonly channel: string;
+  readonly value: SampleValue;
+  readonly unit: string;
+  /** -1 for a per-packet value; else the index of its row (its sample) in the packet. */
+  readonly row: number;
+}
+
+export interface ProfileDecode {
+  readonly samples: readonly ProfileSample[];
+  readonly errors: readonly DecodeIssue[];
+  /** Rows (samples per channel) the packet carried; 0 when it had none. */
+  readonly rows: number;
+  /**
+   * Device timestamps, when the profile reads one: index 0 for per-packet values, or one per row.
+   * In the unit the profile declares.
+   */
+  readonly deviceTimes: readonly (number | undefined)[] | undefined;
+  /** The line was a CSV header, skipped: no samples, and not an error. */
+  readonly skipped: boolean;
+}
+
+export interface DeviceTimeSpec {
+  readonly unit: 's' | 'ms' | 'us';
+  readonly kind: 'device' | 'unix';
+}
+
+export interface SerialSetup {
+  readonly baudRate: number;
+  readonly dataBits: 5 | 6 | 7 | 8;
+  readonly parity: 'none' | 'even' | 'odd' | 'mark' | 'space';
+  readonly stopBits: 1 | 1.5 | 2;
+  readonly framing: FramingSpec;
+}
+
+export interface UsbMatch {
+  readonly vendorId: string;
+  readonly productId: string | undefined;
+  readonly serialNumber: string | undefined;
+}
+
+export interface Profile {
+  readonly id: string;
+  readonly version: string;
+  readonly title: string;
+  /** The file it was loaded from. */
+  readonly file: string;
+  readonly transport: 'serial' | 'ble' | 'ble-advert';
+  readonly channels: readonly ChannelInfo[];
+  /** The sources it decodes ('line', 'frame', a characteristic UUID, 'advert'); the first is the default. */
+  readonly sources: readonly string[];
+  readonly serial: SerialSetup | undefined;
+  readonly match: { readonly path: string | undefined; readonly usb: UsbMatch | undefined };
+  readonly deviceTime: DeviceTimeSpec | undefined;
+  readonly examples: readonly ExampleSpec[];
+  /** Decodes one packet. Never throws on its bytes. `source` defaults to the first source. */
+  decode(bytes: Uint8Array, source?: string): ProfileDecode;
+}

@@ -1,0 +1,115 @@
+/**
+ * Sample times. A transport stamps each chunk when it is read; a packet's samples are timed from
+ * that stamp and what the profile says: the channel's nominal rate, or the device's own
+ * timestamp.
+ *
+ * Arrival times alone are poor sample times: a USB serial adapter hands over bytes in bursts
+ * (every 1 to 16 ms), so lines sent 40 ms apart can share one read, and a packet with four rows
+ * arrives after its last row was measured. So, per channel:
+ * - By rate: a sample is expected one period after the previous one. That expected time is used
+ *   while it lies within `slackMs` before the arrival (the burst and transfer delay). A sample
+ *   can never be later than it arrived, so an expected time after arrival is pulled back to the
+ *   arrival (a device running fast); one further back than the slack means the stream stopped
+ *   and started again (a gap, a replug), and timing restarts at the arrival. Rows of one packet
+ *   are spaced by the period, the last one timed like a single sample.
+ * - By device timestamp ('device' kind, a counter since the device started): the device time
+ *   plus an offset learnt at the first sample; the offset is lowered when a sample would be
+ *   later than its arrival, and learnt again when the device time jumps (a device reset, a wrap)
+ *   so far that a sample would be more than the slack before its arrival.
+ * - 'unix' kind: the device's wall clock is taken as it is (it must be synchronised).
+ * - Event channels (no rate, no device time): the arrival time.
+ */
+import type { Profile, ProfileDecode, SampleValue } from './profile.js';
+
+export interface TimedSample {
+  readonly channel: string;
+  readonly value: SampleValue;
+  readonly unit: string;
+  /** Hub monotonic time (ms since boot_id began). */
+  readonly monoMs: number;
+  /** Hub wall clock (Unix epoch ms) for the same moment. */
+  readonly wallMs: number;
+}
+
+export interface Arrival {
+  readonly monoMs: number;
+  readonly wallMs: number;
+}
+
+const UNIT_MS = { s: 1000, ms: 1, us: 0.001 } as const;
+
+/** The least slack allowed: a few USB reads of the slowest adapters. */
+const MIN_SLACK_MS = 100;
+
+export class SampleTimer {
+  readonly #profile: Profile;
+  readonly #periodMs: ReadonlyMap<string, number>;
+  /** Channel -> monotonic time of its last sample. */
+  readonly #last = new Map<string, number>();
+  /** Device time -> hub monotonic time offset, once learnt. */
+  #offset: number | undefined;
+
+  constructor(profile: Profile) {
+    this.#profile = profile;
+    this.#periodMs = new Map(profile.channels.filter((c) => c.rateHz !== undefined).map((c) => [c.name, 1000 / c.rateHz!]));
+  }
+
+  /** Forget the past: after a gap (the device went away), timing starts again at the next arrival. */
+  reset(): void {
+    this.#last.clear();
+    this.#offset = undefined;
+  }
+
+  time(decoded: ProfileDecode, at: Arrival): TimedSample[] {
+    const out: TimedSample[] = [];
+    const wallOffset = at.wallMs - at.monoMs;
+    const deviceTime = this.#profile.deviceTime;
+    const rows = decoded.rows;
+    // Per channel, the time of row 0 of this packet (or of its one value), worked out once.
+    const first = new Map<string, number>();
+    for (const s of decoded.samples) {
+      let mono: number;
+      const period = this.#periodMs.get(s.channel);
+      if (deviceTime && decoded.deviceTimes) {
+        const t = decoded.deviceTimes[s.row < 0 ? 0 : s.row];
+        mono = t === undefined ? at.monoMs : this.#fromDevice(t * UNIT_MS[deviceTime.unit], deviceTime.kind, at, wallOffset, period);
+      } else if (period !== undefined) {
+        let t0 = first.get(s.channel);
+        if (t0 === undefined) {
+          const span = s.row < 0 ? 0 : (rows - 1) * period;
+          t0 = this.#byRate(s.channel, period, at.monoMs - span);
+          first.set(s.channel, t0);
+          this.#last.set(s.channel, t0 + span);
+        }
+        mono = s.row < 0 ? t0 : t0 + s.row * period;
+      } else {
+        mono = at.monoMs;
+      }
+      out.push({ channel: s.channel, value: s.value, unit: s.unit, monoMs: mono, wallMs: mono + wallOffset });
+    }
+    return out;
+  }
+
+  /** When the first sample of a packet was taken, by rate; `arrived` is its latest possible time. */
+  #byRate(channel: string, period: number, arrived: number): number {
+    const last = this.#last.get(channel);
+    if (last === undefined) return arrived;
+    const expected = last + period;
+    if (expected > arrived) return arrived;
+    return arrived - expected <= Math.max(MIN_SLACK_MS, 4 * period) ? expected : arrived;
+  }
+
+  #fromDevice(deviceMs: number, kind: 'device' | 'unix', at: Arrival, wallOffset: number, period: number | undefined): number {
+    if (kind === 'unix') return deviceMs - wallOffset;
+    const slack = Math.max(MIN_SLACK_MS, 4 * (period ?? 0));
+    let t = this.#offset === undefined ? undefined : deviceMs + this.#offset;
+    if (t === undefined || t < at.monoMs - slack) {
+      this.#offset = at.monoMs - deviceMs;
+      t = at.monoMs;
+    } else if (t > at.monoMs) {
+      this.#offset = at.monoMs - deviceMs;
+      t = at.monoMs;
+    }
+    return t;
+  }
+}
