@@ -1,4 +1,4 @@
-import type { Payload } from '../frames/codec.js';
+import type { DeviceInfo, Payload } from '../frames/codec.js';
 
 /** A frame's content before it has a seq, a header and a signature. */
 export interface ProducedFrame {
@@ -17,6 +17,8 @@ export interface ProducedFrame {
  */
 export interface FrameSource {
   readonly name: string;
+  /** The devices and profiles it reads, for the status frame; absent for sources without devices. */
+  describe?(): { devices: DeviceInfo[]; profiles: Array<{ id: string; version: string }> };
   start(emit: (frames: readonly ProducedFrame[]) => Promise<void>): void;
   stop(): Promise<void>;
 }

@@ -2,7 +2,12 @@ import { readFile } from 'node:fs/promises';
 import { configHash } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { HubKey } from '../frames/keys.js';
-import type { SystemClock } from '../ops/clock.js';
+import type { Clock, SystemClock } from '../ops/clock.js';
+import { loadProfiles, SHIPPED_PROFILES_DIR } from '../profiles/load.js';
+import { describeUsbId, findUsbPort } from '../transports/serial/find-port.js';
+import { SerialTransport } from '../transports/serial/serial-transport.js';
+import type { TransportListener } from '../transports/transport.js';
+import { DeviceSource, type ConfiguredDevice } from './device-source.js';
 import { TwinedgeError } from '../ops/errors.js';
 import type { Logger } from '../ops/log.js';
 import type { BrokerOptions } from '../publish/session.js';
@@ -48,9 +53,46 @@ export async function brokerOptionsFrom(c: Config): Promise<BrokerOptions> {
   };
 }
 
+/**
+ * The configured devices, each with its profile and transport. Problems that would stop a device
+ * from ever working (an unknown profile, no port) stop the hub before it starts (exit 2); a
+ * refused profile file that no device uses is only logged.
+ */
+export async function configuredDevices(config: Config, log: Logger, hubClock: Clock): Promise<ConfiguredDevice[]> {
+  if (config.devices.length === 0) return [];
+  const loaded = await loadProfiles([SHIPPED_PROFILES_DIR, ...config.profiles.dirs]);
+  for (const p of loaded.problems) log.warn({ code: p.code, file: p.place.file, line: p.place.line, field: p.place.keyPath }, `profile refused: ${p.message}`);
+  return config.devices.map((d, i) => {
+    const profile = loaded.profiles.get(d.profile);
+    if (!profile) {
+      const refused = loaded.problems.length > 0 ? ` (${loaded.problems.length} profile file(s) were refused; see the log or run twinedge profiles validate)` : '';
+      throw new TwinedgeError('CONFIG_VALUE_INVALID', `no profile '${d.profile}'${refused}`, { keyPath: `devices[${i}].profile` });
+    }
+    if (profile.transport !== 'serial' || !profile.serial) {
+      throw new TwinedgeError('CONFIG_VALUE_INVALID', `profile '${d.profile}' is for ${profile.transport} devices; this hub reads serial devices`, { keyPath: `devices[${i}].profile` });
+    }
+    const s = d.serial ?? {};
+    const usb = s.usb ? { vendorId: s.usb.vendor_id, productId: s.usb.product_id, serialNumber: s.usb.serial_number } : s.path === undefined ? profile.match.usb : undefined;
+    const fixedPath = s.path ?? (usb ? undefined : profile.match.path);
+    if (fixedPath === undefined && !usb) {
+      throw new TwinedgeError('CONFIG_VALUE_INVALID', `device ${i + 1} (${d.profile}) needs serial.path or serial.usb: its profile does not say where to find it`, { keyPath: `devices[${i}].serial` });
+    }
+    const path = fixedPath ?? { describe: describeUsbId(usb!), resolve: () => findUsbPort(usb!) };
+    const options = {
+      path,
+      baudRate: s.baud_rate ?? profile.serial.baudRate,
+      dataBits: s.data_bits ?? profile.serial.dataBits,
+      parity: s.parity ?? profile.serial.parity,
+      stopBits: s.stop_bits ?? profile.serial.stopBits,
+    };
+    return { subject: d.subject!, profile, transport: (listener: TransportListener) => new SerialTransport(options, hubClock, listener) };
+  });
+}
+
 /** The hub's options from a validated config: the one mapping `run` and `demo` share. */
 export async function hubOptionsFrom(config: Config, parts: { key: HubKey; clock: SystemClock; log: Logger }): Promise<HubOptions> {
   const subjects = config.subjects.map((s) => s.ref);
+  const devices = await configuredDevices(config, parts.log, parts.clock);
   return {
     hubId: config.hub.id,
     dataDir: config.hub.data_dir,
@@ -60,11 +102,13 @@ export async function hubOptionsFrom(config: Config, parts: { key: HubKey; clock
     inflight: config.publish.inflight,
     outbox: { quotaBytes: config.outbox.quota_mb * 1024 * 1024, sync: config.outbox.sync, maxBatch: config.outbox.max_batch },
     subjects,
-    source: new SimulatedSource({
-      subjects: config.source.simulated.subjects ? [...config.source.simulated.subjects] : subjects,
-      windowMs: config.source.simulated.window_s * 1000,
-      clock: parts.clock,
-    }),
+    source: devices.length > 0
+      ? new DeviceSource({ devices, windowMs: config.windows.length_s * 1000, clock: parts.clock, log: parts.log })
+      : new SimulatedSource({
+        subjects: config.source.simulated.subjects ? [...config.source.simulated.subjects] : subjects,
+        windowMs: config.source.simulated.window_s * 1000,
+        clock: parts.clock,
+      }),
     configSha256: configHash(config),
     log: parts.log,
   };

@@ -89,7 +89,7 @@ export class Hub {
       software_version: SOFTWARE_VERSION,
       config_sha256: this.#o.configSha256,
       subjects: [...this.#o.subjects],
-      devices: [],
+      ...(this.#o.source.describe?.() ?? { devices: [] }),
       reason,
       last_seq: this.#outbox.stats().lastSeq,
       connection,

@@ -4,7 +4,8 @@ import { TwinedgeError } from '../../ops/errors.js';
 import type { Transport, TransportListener, TransportManifest } from '../transport.js';
 
 export interface SerialOptions {
-  path: string;
+  /** The port; or how to find it at each open (by USB ids), with a name for logs. */
+  path: string | { describe: string; resolve: () => Promise<string> };
   baudRate: number;
   dataBits?: 5 | 6 | 7 | 8;
   parity?: 'none' | 'even' | 'odd' | 'mark' | 'space';
@@ -29,7 +30,7 @@ export class SerialTransport implements Transport {
     this.#o = options;
     this.#clock = clock;
     this.#listener = listener;
-    this.id = `serial:${options.path}`;
+    this.id = `serial:${typeof options.path === 'string' ? options.path : options.path.describe}`;
   }
 
   get isOpen(): boolean {
@@ -38,8 +39,9 @@ export class SerialTransport implements Transport {
 
   async open(): Promise<void> {
     if (this.#port?.isOpen) return;
+    const path = typeof this.#o.path === 'string' ? this.#o.path : await this.#o.path.resolve();
     const port = new SerialPort({
-      path: this.#o.path,
+      path,
       baudRate: this.#o.baudRate,
       dataBits: this.#o.dataBits ?? 8,
       parity: this.#o.parity ?? 'none',
@@ -47,7 +49,7 @@ export class SerialTransport implements Transport {
       autoOpen: false,
     });
     await new Promise<void>((resolve, reject) => {
-      port.open((err) => (err ? reject(new TwinedgeError('TRANSPORT_OPEN_FAILED', `cannot open ${this.#o.path}: ${err.message}`, { device: this.id }, { cause: err })) : resolve()));
+      port.open((err) => (err ? reject(new TwinedgeError('TRANSPORT_OPEN_FAILED', `cannot open ${path}: ${err.message}`, { device: this.id }, { cause: err })) : resolve()));
     });
     this.#port = port;
     port.on('data', (bytes: Buffer) => {
@@ -72,7 +74,7 @@ export class SerialTransport implements Transport {
 
   write(bytes: Uint8Array): Promise<void> {
     const port = this.#port;
-    if (!port?.isOpen) return Promise.reject(new TwinedgeError('TRANSPORT_OPEN_FAILED', `${this.#o.path} is not open`, { device: this.id }));
+    if (!port?.isOpen) return Promise.reject(new TwinedgeError('TRANSPORT_OPEN_FAILED', `${this.id} is not open`, { device: this.id }));
     return new Promise((resolve, reject) => {
       port.write(Buffer.from(bytes), (err) => (err ? reject(err) : port.drain(() => resolve())));
     });

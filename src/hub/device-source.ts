@@ -1,0 +1,141 @@
+/**
+ * The hub's devices as a frame source: per configured device, a transport kept open by a
+ * supervisor (reopened with backoff after an unplug), the profile's DeviceReader turning bytes
+ * into timed samples, and the windows that turn samples into one cross-section per subject per
+ * window. Bad input is counted per device and rate-limited in the log; one device's trouble never
+ * touches another's.
+ */
+import type { DeviceInfo } from '../frames/codec.js';
+
+export interface ProfileInfo { id: string; version: string }
+import type { Clock } from '../ops/clock.js';
+import { ErrorTally } from '../ops/error-tally.js';
+import type { Logger } from '../ops/log.js';
+import { DeviceReader, type DeviceReaderStats } from '../profiles/device-reader.js';
+import type { Profile } from '../profiles/profile.js';
+import { TransportSupervisor } from '../transports/supervisor.js';
+import type { Transport, TransportListener } from '../transports/transport.js';
+import { CoverageWindows } from '../windows/coverage-windows.js';
+import type { FrameSource, ProducedFrame } from './frame-source.js';
+
+export interface ConfiguredDevice {
+  readonly subject: string;
+  readonly profile: Profile;
+  /** Makes the device's transport (a serial port, a replayed capture); its id is the device id. */
+  readonly transport: (listener: TransportListener) => Transport;
+}
+
+export interface DeviceSourceOptions {
+  readonly devices: readonly ConfiguredDevice[];
+  readonly windowMs: number;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly reconnectMinMs?: number;
+  readonly reconnectMaxMs?: number;
+}
+
+interface RunningDevice {
+  readonly config: ConfiguredDevice;
+  readonly supervisor: TransportSupervisor;
+  readonly reader: DeviceReader;
+  readonly tally: ErrorTally;
+}
+
+export class DeviceSource implements FrameSource {
+  readonly name = 'devices';
+  readonly #o: DeviceSourceOptions;
+  readonly #running: RunningDevice[] = [];
+  readonly #windows: CoverageWindows;
+  #emit: ((frames: readonly ProducedFrame[]) => Promise<void>) | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #inflight: Promise<void> = Promise.resolve();
+  #stopped = false;
+
+  constructor(options: DeviceSourceOptions) {
+    this.#o = options;
+    const log = options.log.child({ stage: 'devices' });
+    for (const config of options.devices) {
+      // The supervisor makes the transport, and with it the device id the rest is keyed by.
+      let deviceId = '';
+      const reader: DeviceReader = new DeviceReader({
+        profile: config.profile,
+        onSamples: (samples) => {
+          this.#windows.add(deviceId, samples);
+          tally.ok();
+        },
+        onIssue: (issue) => tally.record(issue.code, { message: issue.message }),
+      });
+      const supervisor = new TransportSupervisor(config.transport, {
+        clock: options.clock,
+        log,
+        reconnectMinMs: options.reconnectMinMs ?? 500,
+        reconnectMaxMs: options.reconnectMaxMs ?? 30_000,
+        onChunk: (chunk) => reader.push(chunk),
+        onGap: () => {
+          reader.gap();
+          this.#windows.gap(deviceId);
+        },
+      });
+      deviceId = supervisor.device;
+      const tally = new ErrorTally(log, { bindings: { device: deviceId, profile: config.profile.id }, clock: options.clock, summaryEveryMs: 60_000 });
+      this.#running.push({ config, supervisor, reader, tally });
+    }
+    this.#windows = new CoverageWindows(this.#running.map((r) => ({
+      deviceId: r.supervisor.device,
+      subject: r.config.subject,
+      profileId: r.config.profile.id,
+      profileVersion: r.config.profile.version,
+      channels: r.config.profile.channels,
+    })), options.windowMs, options.clock.wallMs());
+  }
+
+  start(emit: (frames: readonly ProducedFrame[]) => Promise<void>): void {
+    this.#emit = emit;
+    for (const r of this.#running) r.supervisor.start();
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return;
+    const wait = Math.max(0, this.#windows.windowEndMs - this.#o.clock.wallMs());
+    this.#timer = setTimeout(() => {
+      this.#close(false);
+      this.#schedule();
+    }, wait);
+  }
+
+  #close(partial: boolean): void {
+    const sections = this.#windows.close(this.#o.clock.monoMs(), this.#o.clock.wallMs(), partial);
+    const frames: ProducedFrame[] = [...sections].map(([subjectRef, cross_section]) => ({ subjectRef, payload: { cross_section } }));
+    if (frames.length === 0) return;
+    // Appends in window order; a failed append is logged by the hub and must not stop the windows.
+    this.#inflight = this.#inflight.then(() => this.#emit!(frames)).catch(() => {});
+  }
+
+  /** What the status frame says of the devices and the profiles they use. */
+  describe(): { devices: DeviceInfo[]; profiles: ProfileInfo[] } {
+    const devices = this.#running.map((r) => ({
+      device_id: r.supervisor.device,
+      profile_id: r.config.profile.id,
+      subject_ref: r.config.subject,
+      state: r.supervisor.state === 'open' ? 'connected' : r.supervisor.state,
+      battery: -1,
+    }));
+    const profiles = [...new Map(this.#running.map((r) => [r.config.profile.id, { id: r.config.profile.id, version: r.config.profile.version }])).values()];
+    return { devices, profiles };
+  }
+
+  /** Per device: bytes, packets, samples and issues by code (for metrics and tests). */
+  stats(): Array<{ device: string; state: string } & DeviceReaderStats & { errors: Record<string, number> }> {
+    return this.#running.map((r) => ({ device: r.supervisor.device, state: r.supervisor.state, ...r.reader.stats(), errors: r.tally.counts() }));
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    await Promise.all(this.#running.map((r) => r.supervisor.stop()));
+    if (this.#emit && this.#o.clock.wallMs() > this.#windows.windowStartMs) this.#close(true);
+    await this.#inflight;
+  }
+}
