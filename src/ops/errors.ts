@@ -42,7 +42,6 @@ export const ERROR_CODES = {
   PROFILE_INVALID: { meaning: 'A device profile breaks the profile format (a key, a value, a field or channel it names).', action: 'Fix the key at the line shown (device-profiles/README.md has the format); the hub runs the other profiles meanwhile.', exit: 2 },
   PROFILE_DUPLICATE_ID: { meaning: 'Two profile files declare the same id.', action: 'Rename one of the two files\' ids (both are named); neither is used until then.', exit: 2 },
   PROFILE_UNKNOWN: { meaning: 'No loaded profile has the id asked for.', action: 'Check the id against `twinedge profiles validate`, which lists the profiles found.', exit: 2 },
-  PROFILE_EXAMPLE_FAILED: { meaning: 'A profile example did not decode to what it expects.', action: 'Fix the profile or the example; the message shows what was expected and what came out.', exit: 1 },
   SERIAL_PORTS_UNLISTABLE: { meaning: 'The system cannot list serial ports, so a device matched by USB id cannot be found.', action: 'Give the device\'s path instead (for example /dev/serial/by-id/...), or run where udev is available.', exit: 1 },
   CAPTURE_FILE_INVALID: { meaning: 'A capture file is malformed.', action: 'The message names the line; captures are JSON lines made by `twinedge capture`.', exit: 2 },
   DECODE_REJECTED: { meaning: 'Input bytes were rejected by a decoder.', action: 'Check the bytes against the profile; the errors name the byte or field.', exit: 3 },
