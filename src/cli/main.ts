@@ -14,6 +14,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
   receive: { summary: 'the reference twin-side receiver, JSON lines out', load: () => import('./receive.js') },
   decode: { summary: 'decode --profile ID (--hex BYTES | --text LINE) [--json]: one packet through a profile', load: () => import('./decode.js') },
   profiles: { summary: 'profiles validate|test [DIR...]: check profiles, run their examples', load: () => import('./profiles.js') },
+  capture: { summary: 'capture --port PATH [--profile ID] --out FILE: record what a device sends', load: () => import('./capture.js') },
+  replay: { summary: 'replay FILE [--profile ID] [--speed X]: a capture through the real decoding', load: () => import('./replay.js') },
   keys: { summary: 'keys generate --out PREFIX: a hub signing key pair', load: () => import('./keys.js') },
 };
 

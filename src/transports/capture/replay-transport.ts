@@ -20,7 +20,8 @@
  * Events. A recorded `disconnected` is reported through `listener.disconnected(reason)`; the
  * transport is then closed, and the next open() plays on from the entry after it. A recorded
  * `connected` delivers nothing: opening again is the reconnection. close() pauses: the next
- * open() resumes where playing stopped.
+ * open() resumes where playing stopped (so a capture given by path keeps its file open until its
+ * end is reached; close the CaptureReader yourself to give up on one part-way).
  *
  * The end. `ended` resolves once the last entry has been handed over (it rejects with
  * CAPTURE_FILE_INVALID if the file turns out bad part-way). With `atEnd: 'disconnect'` (the
