@@ -2,7 +2,8 @@
 // with CRC, 12 samples a frame) and the CSV lines profile (respiration belt, one sample a line):
 // - decode.<p>.pty: the hub's DeviceReader (framing, decoding, timing) reading a real pty (socat)
 //   fed as fast as the pty takes bytes;
-// - decode.<p>.replay: the same reader over the same bytes from memory, as a capture replay runs;
+// - decode.<p>.replay: the same reader fed by a capture replay (ReplayTransport as fast as
+//   possible) of the same bytes, recorded in 256-byte reads by the CaptureWriter;
 // each against a bare serialport read loop that only counts bytes on the same pty, in the same
 // run, its bytes/s expressed as samples/s of that stream (bytes/s x samples per byte).
 import { spawn } from 'node:child_process';
@@ -13,6 +14,9 @@ import { SerialPort } from 'serialport';
 import { loadProfiles, SHIPPED_PROFILES_DIR } from '../../src/profiles/load.js';
 import { DeviceReader } from '../../src/profiles/device-reader.js';
 import type { Profile } from '../../src/profiles/profile.js';
+import { ManualClock } from '../../src/ops/clock.js';
+import { CaptureWriter, readCaptureFile, type CaptureRecording } from '../../src/transports/capture/capture-file.js';
+import { ReplayTransport } from '../../src/transports/capture/replay-transport.js';
 import { imu6, respirationBelt, type DeviceOutput } from '../../src/transports/simulated/device-outputs.js';
 import { PtyPair } from '../../test/helpers/pty.js';
 import { makeTempDir } from '../../test/helpers/tmp.js';
@@ -52,6 +56,14 @@ async function readThroughPty(pty: PtyPair, file: string, bytes: number, onData:
   return seconds;
 }
 
+/** The stream as a capture file of 256-byte reads, read back as the replay command reads it. */
+async function recordCapture(file: string, data: Buffer): Promise<CaptureRecording> {
+  const writer = await CaptureWriter.open(file, { device: 'bench', started_wall_ms: 1.7e12, started_mono_ms: 0 });
+  for (let i = 0; i < data.length; i += REPLAY_CHUNK) writer.chunk({ bytes: data.subarray(i, i + REPLAY_CHUNK), monoMs: i / 1000, wallMs: 1.7e12 + i / 1000 });
+  await writer.close();
+  return readCaptureFile(file);
+}
+
 function samplesOf(profile: Profile, data: Buffer): number {
   let n = 0;
   const reader = new DeviceReader({ profile, onSamples: (s) => { n += s.length; } });
@@ -64,6 +76,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult[]> {
   const { profiles } = await loadProfiles([SHIPPED_PROFILES_DIR]);
   const dir = await makeTempDir('twinedge-bench-');
   const rows: BenchResult[] = [];
+  const clock = new ManualClock(1.7e12);
   try {
     for (const [name, id, device] of [['imu', 'generic/imu6-lcrc', imu6()], ['csv', 'generic/respiration-belt-csv', respirationBelt()]] as const) {
       if (!ctx.wants(`decode.${name}.pty`) && !ctx.wants(`decode.${name}.replay`)) continue;
@@ -72,6 +85,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult[]> {
       const file = join(dir.path, `${name}.bin`);
       await writeFile(file, data);
       const samples = samplesOf(profile, data);
+      const capture = await recordCapture(join(dir.path, `${name}.capture`), data);
       const perByte = samples / data.length;
       const bare: number[] = [];
       const viaPty: number[] = [];
@@ -92,12 +106,17 @@ export async function run(ctx: BenchContext): Promise<BenchResult[]> {
         if (decoded !== samples) throw new Error(`decode.${name}.pty: ${decoded} samples, expected ${samples}`);
         viaPty.push(decoded / seconds);
 
-        const replay = new DeviceReader({ profile, onSamples: (s) => { decoded += s.length; } });
         decoded = 0;
+        const replayReader = new DeviceReader({ profile, onSamples: (s) => { decoded += s.length; } });
+        const replay = new ReplayTransport({ capture, speed: Infinity, atEnd: 'stay-open' }, clock, { data: (c) => replayReader.push(c), disconnected: () => {} });
         const start = process.hrtime.bigint();
-        for (let i = 0; i < data.length; i += REPLAY_CHUNK) replay.push({ bytes: data.subarray(i, i + REPLAY_CHUNK), monoMs: i, wallMs: 1.7e12 + i });
-        replay.end();
-        viaReplay.push(decoded / (Number(process.hrtime.bigint() - start) / 1e9));
+        await replay.open();
+        await replay.ended;
+        replayReader.end();
+        const replaySeconds = Number(process.hrtime.bigint() - start) / 1e9;
+        await replay.close();
+        if (decoded !== samples) throw new Error(`decode.${name}.replay: ${decoded} samples, expected ${samples}`);
+        viaReplay.push(decoded / replaySeconds);
       }
       rows.push(result(`decode.${name}.pty`, 'samples/s', median(viaPty), median(bare)));
       rows.push(result(`decode.${name}.replay`, 'samples/s', median(viaReplay), median(bare)));

@@ -48,6 +48,8 @@ export class SampleTimer {
   readonly #last = new Map<string, number>();
   /** Device time -> hub monotonic time offset, once learnt. */
   #offset: number | undefined;
+  /** Per channel, the time of row 0 of the packet being timed; cleared per packet, kept to avoid a Map per packet. */
+  readonly #first = new Map<string, number>();
 
   constructor(profile: Profile) {
     this.#profile = profile;
@@ -65,8 +67,8 @@ export class SampleTimer {
     const wallOffset = at.wallMs - at.monoMs;
     const deviceTime = this.#profile.deviceTime;
     const rows = decoded.rows;
-    // Per channel, the time of row 0 of this packet (or of its one value), worked out once.
-    const first = new Map<string, number>();
+    const first = this.#first;
+    first.clear();
     for (const s of decoded.samples) {
       let mono: number;
       const period = this.#periodMs.get(s.channel);
