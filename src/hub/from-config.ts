@@ -4,7 +4,7 @@ import type { Config } from '../config/schema.js';
 import type { HubKey } from '../frames/keys.js';
 import type { Clock, SystemClock } from '../ops/clock.js';
 import { loadProfiles, SHIPPED_PROFILES_DIR } from '../profiles/load.js';
-import { describeUsbId, findUsbPort } from '../transports/serial/find-port.js';
+import { findUsbPort, usbAddress } from '../transports/serial/find-port.js';
 import { SerialTransport } from '../transports/serial/serial-transport.js';
 import type { TransportListener } from '../transports/transport.js';
 import { DeviceSource, type ConfiguredDevice } from './device-source.js';
@@ -77,7 +77,7 @@ export async function configuredDevices(config: Config, log: Logger, hubClock: C
     if (fixedPath === undefined && !usb) {
       throw new TwinedgeError('CONFIG_VALUE_INVALID', `device ${i + 1} (${d.profile}) needs serial.path or serial.usb: its profile does not say where to find it`, { keyPath: `devices[${i}].serial` });
     }
-    const path = fixedPath ?? { describe: describeUsbId(usb!), resolve: () => findUsbPort(usb!) };
+    const path = fixedPath ?? { describe: usbAddress(usb!), resolve: () => findUsbPort(usb!) };
     const options = {
       path,
       baudRate: s.baud_rate ?? profile.serial.baudRate,

@@ -28,6 +28,11 @@ export type PortLister = () => Promise<readonly ListedPort[]>;
 
 const hex = (id: string | undefined) => id?.toLowerCase().replace(/^0x/, '');
 
+/** The adapter as a device address: `usb/0403:6001/A10K1234` (the serial number when given). */
+export function usbAddress(id: UsbId): string {
+  return `usb/${hex(id.vendorId)}:${hex(id.productId) ?? '*'}${id.serialNumber ? `/${id.serialNumber}` : ''}`;
+}
+
 export function describeUsbId(id: UsbId): string {
   return `USB ${hex(id.vendorId)}:${hex(id.productId) ?? '*'}${id.serialNumber ? ` serial ${id.serialNumber}` : ''}`;
 }
