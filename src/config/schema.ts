@@ -133,6 +133,8 @@ export const ProfilesSchema = Type.Object({
 
 export const WindowsSchema = Type.Object({
   length_s: Type.Number({ minimum: 1, maximum: 3600, default: 30, description: 'Window length in seconds: one cross-section frame per subject per window, aligned to the wall clock.' }),
+  grace_s: Type.Number({ minimum: 0, maximum: 600, default: 2, description: "Seconds after a window's end during which its late samples (a slow link, a burst) are still taken; later ones are counted as late, not used." }),
+  min_coverage: Type.Number({ minimum: 0, maximum: 1, default: 0.5, description: 'A feature whose inputs cover less than this fraction of the window is not sent; the window quality still shows the coverage.' }),
 }, { ...strict, default: {}, description: 'Cross-section windows of device samples.' });
 
 export const SourceSchema = Type.Object({

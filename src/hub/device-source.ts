@@ -15,6 +15,8 @@ import { DeviceReader, type DeviceReaderStats } from '../profiles/device-reader.
 import type { Profile } from '../profiles/profile.js';
 import { TransportSupervisor } from '../transports/supervisor.js';
 import type { Transport, TransportListener } from '../transports/transport.js';
+import { computeFeatures } from '../features/definitions.js';
+import { SubjectStreams } from '../streams/subject-streams.js';
 import { CoverageWindows } from '../windows/coverage-windows.js';
 import type { FrameSource, ProducedFrame } from './frame-source.js';
 
@@ -28,6 +30,10 @@ export interface ConfiguredDevice {
 export interface DeviceSourceOptions {
   readonly devices: readonly ConfiguredDevice[];
   readonly windowMs: number;
+  /** How long after a window's end its late samples are still taken (default 0). */
+  readonly graceMs?: number;
+  /** A feature whose inputs cover less of the window is left out (default 0.5). */
+  readonly minCoverage?: number;
   readonly clock: Clock;
   readonly log: Logger;
   readonly reconnectMinMs?: number;
@@ -46,6 +52,7 @@ export class DeviceSource implements FrameSource {
   readonly #o: DeviceSourceOptions;
   readonly #running: RunningDevice[] = [];
   readonly #windows: CoverageWindows;
+  readonly #streams: SubjectStreams;
   #emit: ((frames: readonly ProducedFrame[]) => Promise<void>) | undefined;
   #timer: NodeJS.Timeout | undefined;
   #inflight: Promise<void> = Promise.resolve();
@@ -61,6 +68,7 @@ export class DeviceSource implements FrameSource {
         profile: config.profile,
         onSamples: (samples) => {
           this.#windows.add(deviceId, samples);
+          this.#streams.add(config.subject, samples);
           tally.ok();
         },
         onIssue: (issue) => tally.record(issue.code, { message: issue.message }),
@@ -87,6 +95,9 @@ export class DeviceSource implements FrameSource {
       profileVersion: r.config.profile.version,
       channels: r.config.profile.channels,
     })), options.windowMs, options.clock.wallMs());
+    // A window, its grace, and the next window filling meanwhile.
+    this.#streams = new SubjectStreams((2 * options.windowMs + (options.graceMs ?? 0)) / 1000);
+    for (const d of options.devices) for (const c of d.profile.channels) this.#streams.declare(d.subject, c);
   }
 
   start(emit: (frames: readonly ProducedFrame[]) => Promise<void>): void {
@@ -97,7 +108,7 @@ export class DeviceSource implements FrameSource {
 
   #schedule(): void {
     if (this.#stopped) return;
-    const wait = Math.max(0, this.#windows.windowEndMs - this.#o.clock.wallMs());
+    const wait = Math.max(0, this.#windows.windowEndMs + (this.#o.graceMs ?? 0) - this.#o.clock.wallMs());
     this.#timer = setTimeout(() => {
       this.#close(false);
       this.#schedule();
@@ -105,7 +116,17 @@ export class DeviceSource implements FrameSource {
   }
 
   #close(partial: boolean): void {
+    const start = this.#windows.windowStartMs;
+    const end = this.#windows.windowEndMs;
     const sections = this.#windows.close(this.#o.clock.monoMs(), this.#o.clock.wallMs(), partial);
+    for (const [subject, section] of sections) {
+      const features = computeFeatures({ startMs: start, endMs: end, channels: this.#streams.window(subject, start, end) }, this.#o.minCoverage ?? 0.5);
+      section.features = features.map((f) => ({
+        code: f.code, value: f.value, unit: f.unit, coverage: f.coverage, n: f.n,
+        ...(f.standardCode ? { standard_code: f.standardCode } : {}),
+      }));
+    }
+    this.#streams.dropBefore(end);
     const frames: ProducedFrame[] = [...sections].map(([subjectRef, cross_section]) => ({ subjectRef, payload: { cross_section } }));
     if (frames.length === 0) return;
     // Appends in window order; a failed append is logged by the hub and must not stop the windows.

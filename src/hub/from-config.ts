@@ -103,7 +103,10 @@ export async function hubOptionsFrom(config: Config, parts: { key: HubKey; clock
     outbox: { quotaBytes: config.outbox.quota_mb * 1024 * 1024, sync: config.outbox.sync, maxBatch: config.outbox.max_batch },
     subjects,
     source: devices.length > 0
-      ? new DeviceSource({ devices, windowMs: config.windows.length_s * 1000, clock: parts.clock, log: parts.log })
+      ? new DeviceSource({
+        devices, windowMs: config.windows.length_s * 1000, graceMs: config.windows.grace_s * 1000,
+        minCoverage: config.windows.min_coverage, clock: parts.clock, log: parts.log,
+      })
       : new SimulatedSource({
         subjects: config.source.simulated.subjects ? [...config.source.simulated.subjects] : subjects,
         windowMs: config.source.simulated.window_s * 1000,

@@ -21,7 +21,7 @@ test('defaults fill every key the file leaves out', async () => {
     source: { simulated: { window_s: 10 } },
     profiles: { dirs: [] },
     devices: [],
-    windows: { length_s: 30 },
+    windows: { length_s: 30, grace_s: 2, min_coverage: 0.5 },
   });
 });
 

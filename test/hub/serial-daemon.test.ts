@@ -41,7 +41,7 @@ test('twinedge run streams a serial device into signed cross-section frames', { 
   await writeFile(join(dir, 'c.yaml'), `hub: { id: h1, key_file: hub.key, data_dir: data, clock_sync: assume-synced }
 subjects: [{ ref: p-1 }]
 broker: { url: '${broker.url}' }
-windows: { length_s: 1 }
+windows: { length_s: 1, grace_s: 0.2 }
 devices:
   - profile: generic/pulse-oximeter-nmea
     serial: { path: '${pty.devicePath}' }
@@ -73,6 +73,12 @@ devices:
   const oximetry = section.cross_section!.quality!.find((q) => q.modality === 'oximetry')!;
   assert.ok(oximetry.coverage > 0.5, `coverage ${oximetry.coverage}`);
   assert.equal(section.cross_section!.window_end_ms - section.cross_section!.window_start_ms, 1000);
+  // The simulated oximeter reads 96 to 98 % and 62 to 70 /min.
+  const spo2 = section.cross_section!.features!.find((f) => f.code === 'spo2.mean');
+  assert.ok(spo2 && spo2.value >= 96 && spo2.value <= 98, JSON.stringify(section.cross_section!.features));
+  assert.equal(spo2.unit, '%');
+  assert.equal(spo2.standard_code, 'LOINC:59408-5');
+  assert.ok(spo2.n! >= 5);
 
   hub.child.kill('SIGTERM');
   const [code] = await once(hub.child, 'exit');
