@@ -7,7 +7,12 @@ import { startEmbeddedBroker, type EmbeddedBroker } from '../hub/embedded-broker
 import { hubOptionsFrom } from '../hub/from-config.js';
 import { Hub } from '../hub/hub.js';
 import { SystemClock } from '../ops/clock.js';
-import { createLogger, type LogLevel } from '../ops/log.js';
+import { createLogger, type Logger, type LogLevel } from '../ops/log.js';
+import { loadProfiles, SHIPPED_PROFILES_DIR } from '../profiles/load.js';
+import { DEVICE_OUTPUTS } from '../transports/simulated/device-outputs.js';
+import { SimulatedTransport } from '../transports/simulated/simulated-transport.js';
+import type { TransportListener } from '../transports/transport.js';
+import { DeviceSource } from '../hub/device-source.js';
 import { Receiver } from '../receiver/receiver.js';
 import { LineSink } from '../receiver/sinks/line-sink.js';
 import { TrustStore } from '../receiver/trust.js';
@@ -15,12 +20,28 @@ import { numberOption, parseCommandArgs } from './args.js';
 import { untilSignal } from './signals.js';
 
 const HUB_ID = 'demo-hub';
+
+/** The shipped serial devices the demo simulates, each through its real profile. */
+const DEMO_DEVICES = ['generic/pulse-oximeter-nmea', 'generic/respiration-belt-csv', 'generic/imu6-lcrc', 'generic/bh1750-light'];
+
+/** Simulated devices speaking their real byte formats, read through the real profiles, windows and features. */
+async function simulatedDevices(subject: string, windowMs: number, clock: SystemClock, log: Logger): Promise<DeviceSource> {
+  const { profiles } = await loadProfiles([SHIPPED_PROFILES_DIR]);
+  const devices = DEMO_DEVICES.map((id) => ({
+    subject,
+    profile: profiles.get(id)!,
+    transport: (l: TransportListener) => new SimulatedTransport(id.split('/')[1]!, DEVICE_OUTPUTS[id]!(), clock, l),
+  }));
+  return new DeviceSource({ devices, windowMs, graceMs: Math.min(1000, windowMs / 5), clock, log });
+}
 const SUBJECT = 'demo-subject';
 
 /**
- * twinedge demo: a hub fed by the simulated source, through the real frames, outbox and
- * publisher, to an embedded broker (or --broker), and the reference receiver printing each
- * verified frame in one line on stdout. Logs go to stderr so the frames stay readable.
+ * twinedge demo: simulated devices (a pulse oximeter, a respiration belt, an IMU, a light sensor)
+ * writing their real byte formats, read through the shipped profiles, windows and features, then
+ * the real frames, outbox and publisher, to an embedded broker (or --broker), and the reference
+ * receiver printing each verified frame in one line on stdout. Logs go to stderr so the frames
+ * stay readable.
  */
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs('demo', argv, {
@@ -32,7 +53,7 @@ export async function main(argv: string[]): Promise<number> {
     'log-level': { type: 'string' },
   });
   const durationS = numberOption('demo', values.duration, '--duration', 0);
-  const windowS = numberOption('demo', values.window, '--window', 10);
+  const windowS = numberOption('demo', values.window, '--window', 15);
   const log = createLogger((values['log-level'] ?? 'warn') as LogLevel, process.stderr);
   const key: HubKey = values.key ? await loadHubKey(resolve(values.key)) : generateHubKey();
   const ownDataDir = values['data-dir'] === undefined;
@@ -48,7 +69,8 @@ export async function main(argv: string[]): Promise<number> {
     outbox: { quota_mb: 64 },
     source: { simulated: { window_s: Math.max(0.05, windowS) } },
   });
-  const hub = new Hub(await hubOptionsFrom(config, { key, clock: new SystemClock(config.hub.clock_sync), log }));
+  const clock = new SystemClock(config.hub.clock_sync);
+  const hub = new Hub({ ...(await hubOptionsFrom(config, { key, clock, log })), source: await simulatedDevices(SUBJECT, Math.max(0.05, windowS) * 1000, clock, log) });
   const receiver = new Receiver({
     brokerUrl,
     trust: new TrustStore([{ hubId: HUB_ID, publicKey: key.publicKey, source: 'demo key' }]),
