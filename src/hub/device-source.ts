@@ -108,6 +108,12 @@ export class DeviceSource implements FrameSource {
 
   #schedule(): void {
     if (this.#stopped) return;
+    const moved = this.#windows.realign(this.#o.clock.wallMs(), this.#o.graceMs ?? 0);
+    if (moved !== 0) {
+      this.#o.log.warn({ movedMs: moved }, 'the wall clock jumped: windows start again where it is now');
+      // Samples stamped on the old timeline would land in the wrong windows.
+      this.#streams.dropBefore(Infinity);
+    }
     const wait = Math.max(0, this.#windows.windowEndMs + (this.#o.graceMs ?? 0) - this.#o.clock.wallMs());
     this.#timer = setTimeout(() => {
       this.#close(false);

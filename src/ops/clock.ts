@@ -109,5 +109,7 @@ export class ManualClock implements Clock {
   monoMs(): number { return this.#mono; }
   sync(): ClockSync { return this.#sync; }
   advance(ms: number): void { this.#wall += ms; this.#mono += ms; }
+  /** The wall clock alone moves (an NTP step, a user setting the date); the monotonic one does not. */
+  jumpWall(ms: number): void { this.#wall += ms; }
   setSync(s: ClockSync): void { this.#sync = s; }
 }

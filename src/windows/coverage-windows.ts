@@ -56,6 +56,25 @@ export class CoverageWindows {
     return this.#start + this.#lengthMs;
   }
 
+  /**
+   * Puts the current window where the wall clock is, when it is not where it should be: after the
+   * clock jumped back (the window would not end for hours) or forward over whole windows (the
+   * hub would close them one after another, all empty). Counts so far are dropped: they belong
+   * to a timeline that no longer holds. Returns how far the window moved (ms; 0 when it did not).
+   */
+  realign(nowWallMs: number, graceMs: number): number {
+    const end = this.#start + this.#lengthMs;
+    if (nowWallMs >= this.#start - this.#lengthMs && nowWallMs < end + this.#lengthMs + graceMs) return 0;
+    const start = Math.floor(nowWallMs / this.#lengthMs) * this.#lengthMs;
+    const moved = start - this.#start;
+    this.#start = start;
+    for (const d of this.#devices.values()) {
+      for (const c of d.channels.values()) c.current = c.next = 0;
+      d.late = 0;
+    }
+    return moved;
+  }
+
   add(deviceId: string, samples: readonly TimedSample[]): void {
     const d = this.#devices.get(deviceId);
     if (!d) return;

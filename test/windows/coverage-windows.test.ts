@@ -47,3 +47,19 @@ test('a partial window counts coverage against the part that elapsed', () => {
   assert.equal(s.partial, true);
   assert.equal(s.quality![0]!.coverage, 1);
 });
+
+test('after a wall clock jump the window starts again where the clock is, not hours of empty windows away', () => {
+  const w = new CoverageWindows([{ deviceId: 'd', subject: 's', profileId: 'p', profileVersion: '1.0.0', channels: [ch('x', 'motion', 10)] }], W, T0);
+  // In the window, or its grace, or the next: nothing to do.
+  assert.equal(w.realign(T0 + 5_000, 2000), 0);
+  assert.equal(w.realign(T0 + W + 1500, 2000), 0);
+  assert.equal(w.realign(T0 + 2 * W + 1999, 2000), 0);
+  // An hour forward: one move to the window holding the new time.
+  w.add('d', [sample('x', T0 + 100)]);
+  assert.equal(w.realign(T0 + 3_600_000 + 1234, 2000), 3_600_000);
+  assert.equal(w.windowStartMs, T0 + 3_600_000);
+  assert.equal(w.close(0, T0 + 3_600_000 + W, false).get('s')!.quality![0]!.coverage, 0, 'samples of the old timeline are not counted in the new one');
+  // An hour back.
+  assert.equal(w.realign(T0 + 5_000, 0), T0 - (T0 + 3_600_000 + W));
+  assert.equal(w.windowStartMs, T0);
+});
