@@ -119,9 +119,11 @@ function settle(raw: unknown, ctx: SettleContext): Config {
     // A path from the environment was typed relative to where the command runs.
     set(data, path, resolve(fromEnv.has(keyPathOf(path)) ? process.cwd() : ctx.baseDir, value));
   }
-  const dirs = get(data, ['profiles', 'dirs']);
-  if (Array.isArray(dirs) && !problems.blocked(['profiles', 'dirs'])) {
-    (data.profiles as Json).dirs = dirs.map((d: unknown) => (typeof d === 'string' ? resolve(ctx.baseDir, d) : d));
+  for (const section of ['profiles', 'embeddings']) {
+    const dirs = get(data, [section, 'dirs']);
+    if (Array.isArray(dirs) && !problems.blocked([section, 'dirs'])) {
+      (data[section] as Json).dirs = dirs.map((d: unknown) => (typeof d === 'string' ? resolve(ctx.baseDir, d) : d));
+    }
   }
   // A device without a subject measures the first (on a home hub, the only) subject.
   const firstRef = get(data, ['subjects', 0, 'ref']);

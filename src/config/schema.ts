@@ -137,6 +137,14 @@ export const WindowsSchema = Type.Object({
   min_coverage: Type.Number({ minimum: 0, maximum: 1, default: 0.5, description: 'A feature whose inputs cover less than this fraction of the window is not sent; the window quality still shows the coverage.' }),
 }, { ...strict, default: {}, description: 'Cross-section windows of device samples.' });
 
+export const EmbeddingsSchema = Type.Object({
+  enabled: StringEnum(['on', 'off'], { default: 'on', description: '`on` runs the encoders (the shipped ones and those in `dirs`) on each window of device data; `off` sends features only.' }),
+  encoding: StringEnum(['float32', 'float16', 'int8'], { default: 'float32', description: 'How vectors travel: `float32` as computed, `float16` (half the bytes, about 3 significant digits), `int8` with one scale a vector (a quarter of the bytes).' }),
+  intra_op_threads: Type.Integer({ minimum: 1, maximum: 64, default: 1, description: 'Threads one encoder run may use. 1 leaves a Pi\'s other cores to the rest of the hub.' }),
+  min_quality: Type.Number({ minimum: 0, maximum: 1, default: 0.5, description: "A window whose encoder input is less than this fraction real data (the rest masked gaps) gets no embedding." }),
+  dirs: Type.Array(Type.String({ minLength: 1 }), { default: [], description: "Folders of your own encoders (`NAME.manifest.json` beside its ONNX model), read after the shipped ones; one for a modality replaces the shipped one. A relative path is taken from the config file's folder." }),
+}, { ...strict, default: {}, description: 'ONNX encoders that turn each window of a modality into an embedding.' });
+
 export const SourceSchema = Type.Object({
   simulated: SimulatedSourceSchema,
 }, { ...strict, default: {}, description: 'Simulated data, used when `devices` is empty.' });
@@ -152,6 +160,7 @@ export const ConfigSchema = Type.Object({
   profiles: ProfilesSchema,
   devices: Type.Array(DeviceSchema, { default: [], description: 'The devices this hub reads. When there are none, simulated data is used instead (see source).' }),
   windows: WindowsSchema,
+  embeddings: EmbeddingsSchema,
 }, strict);
 
 type Raw = Static<typeof ConfigSchema>;

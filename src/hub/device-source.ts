@@ -15,6 +15,8 @@ import { DeviceReader, type DeviceReaderStats } from '../profiles/device-reader.
 import type { Profile } from '../profiles/profile.js';
 import { TransportSupervisor } from '../transports/supervisor.js';
 import type { Transport, TransportListener } from '../transports/transport.js';
+import { Embedder, type EmbedderOptions } from '../embeddings/embedder.js';
+import type { EncoderInfo, EncoderSet } from '../embeddings/encoder-set.js';
 import { computeFeatures } from '../features/definitions.js';
 import { SubjectStreams } from '../streams/subject-streams.js';
 import { CoverageWindows } from '../windows/coverage-windows.js';
@@ -34,6 +36,8 @@ export interface DeviceSourceOptions {
   readonly graceMs?: number;
   /** A feature whose inputs cover less of the window is left out (default 0.5). */
   readonly minCoverage?: number;
+  /** The encoders, when embeddings are on; closed when the source stops. */
+  readonly encoders?: { readonly set: EncoderSet; readonly options: EmbedderOptions };
   readonly clock: Clock;
   readonly log: Logger;
   readonly reconnectMinMs?: number;
@@ -53,6 +57,8 @@ export class DeviceSource implements FrameSource {
   readonly #running: RunningDevice[] = [];
   readonly #windows: CoverageWindows;
   readonly #streams: SubjectStreams;
+  readonly #embedder: Embedder | undefined;
+  readonly #subjects: string[];
   #emit: ((frames: readonly ProducedFrame[]) => Promise<void>) | undefined;
   #timer: NodeJS.Timeout | undefined;
   #inflight: Promise<void> = Promise.resolve();
@@ -95,8 +101,10 @@ export class DeviceSource implements FrameSource {
       profileVersion: r.config.profile.version,
       channels: r.config.profile.channels,
     })), options.windowMs, options.clock.wallMs());
-    // A window, its grace, and the next window filling meanwhile.
-    this.#streams = new SubjectStreams((2 * options.windowMs + (options.graceMs ?? 0)) / 1000);
+    this.#embedder = options.encoders ? new Embedder(options.encoders.set, options.encoders.options) : undefined;
+    this.#subjects = [...new Set(options.devices.map((d) => d.subject))];
+    // A window, its grace, the next window filling meanwhile, and what the encoders look back over.
+    this.#streams = new SubjectStreams((2 * options.windowMs + (options.graceMs ?? 0) + (this.#embedder?.lookbackMs ?? 0)) / 1000);
     for (const d of options.devices) for (const c of d.profile.channels) this.#streams.declare(d.subject, c);
   }
 
@@ -132,15 +140,28 @@ export class DeviceSource implements FrameSource {
         ...(f.standardCode ? { standard_code: f.standardCode } : {}),
       }));
     }
-    this.#streams.dropBefore(end);
+    // The encoders' inputs are taken now, while the window's samples are in the timelines.
+    const jobs = this.#embedder?.prepare(this.#subjects, (subject, from, to) => this.#streams.window(subject, from, to), end) ?? [];
+    this.#streams.dropBefore(end - (this.#embedder?.lookbackMs ?? 0));
     const frames: ProducedFrame[] = [...sections].map(([subjectRef, cross_section]) => ({ subjectRef, payload: { cross_section } }));
     if (frames.length === 0) return;
     // Appends in window order; a failed append is logged by the hub and must not stop the windows.
-    this.#inflight = this.#inflight.then(() => this.#emit!(frames)).catch(() => {});
+    this.#inflight = this.#inflight.then(async () => {
+      if (jobs.length > 0) {
+        try {
+          const embeddings = await this.#embedder!.run(jobs);
+          for (const [subject, section] of sections) section.embeddings = embeddings.get(subject) ?? [];
+        } catch (e) {
+          // The window still goes out, with its features: an encoder failing is not data lost.
+          this.#o.log.error({ err: (e as Error).message }, 'encoder run failed; window sent without embeddings');
+        }
+      }
+      await this.#emit!(frames);
+    }).catch(() => {});
   }
 
   /** What the status frame says of the devices and the profiles they use. */
-  describe(): { devices: DeviceInfo[]; profiles: ProfileInfo[] } {
+  describe(): { devices: DeviceInfo[]; profiles: ProfileInfo[]; encoders: EncoderInfo[] } {
     const devices = this.#running.map((r) => ({
       device_id: r.supervisor.device,
       profile_id: r.config.profile.id,
@@ -149,7 +170,7 @@ export class DeviceSource implements FrameSource {
       battery: -1,
     }));
     const profiles = [...new Map(this.#running.map((r) => [r.config.profile.id, { id: r.config.profile.id, version: r.config.profile.version }])).values()];
-    return { devices, profiles };
+    return { devices, profiles, encoders: this.#o.encoders?.set.info() ?? [] };
   }
 
   /** Per device: bytes, packets, samples and issues by code (for metrics and tests). */
@@ -164,5 +185,6 @@ export class DeviceSource implements FrameSource {
     await Promise.all(this.#running.map((r) => r.supervisor.stop()));
     if (this.#emit && this.#o.clock.wallMs() > this.#windows.windowStartMs) this.#close(true);
     await this.#inflight;
+    await this.#o.encoders?.set.close();
   }
 }

@@ -18,7 +18,11 @@ export interface ProducedFrame {
 export interface FrameSource {
   readonly name: string;
   /** The devices and profiles it reads, for the status frame; absent for sources without devices. */
-  describe?(): { devices: DeviceInfo[]; profiles: Array<{ id: string; version: string }> };
+  describe?(): {
+    devices: DeviceInfo[];
+    profiles: Array<{ id: string; version: string }>;
+    encoders: Array<{ name: string; version: string; sha256: string; modality: string }>;
+  };
   start(emit: (frames: readonly ProducedFrame[]) => Promise<void>): void;
   stop(): Promise<void>;
 }

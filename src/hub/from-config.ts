@@ -7,6 +7,7 @@ import { loadProfiles, SHIPPED_PROFILES_DIR } from '../profiles/load.js';
 import { findUsbPort, usbAddress } from '../transports/serial/find-port.js';
 import { SerialTransport } from '../transports/serial/serial-transport.js';
 import type { TransportListener } from '../transports/transport.js';
+import { EncoderSet, SHIPPED_ENCODERS_DIR } from '../embeddings/encoder-set.js';
 import { DeviceSource, type ConfiguredDevice } from './device-source.js';
 import { TwinedgeError } from '../ops/errors.js';
 import type { Logger } from '../ops/log.js';
@@ -93,6 +94,10 @@ export async function configuredDevices(config: Config, log: Logger, hubClock: C
 export async function hubOptionsFrom(config: Config, parts: { key: HubKey; clock: SystemClock; log: Logger }): Promise<HubOptions> {
   const subjects = config.subjects.map((s) => s.ref);
   const devices = await configuredDevices(config, parts.log, parts.clock);
+  const e = config.embeddings;
+  const encoders = devices.length > 0 && e.enabled === 'on'
+    ? { set: await EncoderSet.load([SHIPPED_ENCODERS_DIR, ...e.dirs], parts.log, { intraOpThreads: e.intra_op_threads }), options: { encoding: e.encoding, minQuality: e.min_quality } }
+    : undefined;
   return {
     hubId: config.hub.id,
     dataDir: config.hub.data_dir,
@@ -106,6 +111,7 @@ export async function hubOptionsFrom(config: Config, parts: { key: HubKey; clock
       ? new DeviceSource({
         devices, windowMs: config.windows.length_s * 1000, graceMs: config.windows.grace_s * 1000,
         minCoverage: config.windows.min_coverage, clock: parts.clock, log: parts.log,
+        ...(encoders ? { encoders } : {}),
       })
       : new SimulatedSource({
         subjects: config.source.simulated.subjects ? [...config.source.simulated.subjects] : subjects,

@@ -45,6 +45,7 @@ export const ERROR_CODES = {
   SERIAL_PORTS_UNLISTABLE: { meaning: 'The system cannot list serial ports, so a device matched by USB id cannot be found.', action: 'Give the device\'s path instead (for example /dev/serial/by-id/...), or run where udev is available.', exit: 1 },
   CAPTURE_FILE_INVALID: { meaning: 'A capture file is malformed.', action: 'The message names the line; captures are JSON lines made by `twinedge capture`.', exit: 2 },
   CAPTURE_WRITE_FAILED: { meaning: 'A capture file could not be written (disk full, removed folder).', action: 'Free space or choose another --out; the chunks written before the failure are in the file.', exit: 1 },
+  ENCODER_INVALID: { meaning: 'An encoder manifest or its ONNX model cannot be used (unreadable, malformed, or not the shape it says).', action: 'Fix the manifest field named, or the model; the hub runs without that encoder meanwhile.', exit: 2 },
   DECODE_REJECTED: { meaning: 'Input bytes were rejected by a decoder.', action: 'Check the bytes against the profile; the errors name the byte or field.', exit: 3 },
 } as const satisfies Record<string, CodeEntry>;
 

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 const CLI = new URL('../../scripts/twinedge.js', import.meta.url).pathname;
 
 test('twinedge demo runs the real pipeline to an embedded broker and prints every frame verified', async () => {
-  const child = spawn(process.execPath, [CLI, 'demo', '--duration', '3', '--window', '0.5'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'demo', '--duration', '5', '--window', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d));
@@ -15,9 +15,9 @@ test('twinedge demo runs the real pipeline to an embedded broker and prints ever
   assert.equal(code, 0, err);
   const lines = out.trim().split('\n');
   const frames = lines.filter((l) => / cross-section /.test(l));
-  assert.ok(frames.length >= 4, `a frame per half-second window (${frames.length})`);
-  // The simulated IMU (100 Hz) fills every window; the oximeter and the light sensor (1 Hz) leave
-  // some half-second windows without a sample, and their features out of those.
+  assert.ok(frames.length >= 4, `a frame per one-second window (${frames.length})`);
+  // The simulated IMU (100 Hz) fills every window; the oximeter and the light sensor (1 Hz) may
+  // leave a window without a sample, and their features out of it.
   for (const l of frames) assert.match(l, /^demo-hub demo-subject #\d+ cross-section .*(\(verified key [0-9a-f]{8}\))$/);
   // The first window began before the hub did, the last is cut by the stop: only those between are whole.
   for (const l of frames.slice(1).filter((f) => !f.includes('(partial)'))) assert.match(l, /activity\.enmo=[\d.]+mg/);
