@@ -15,11 +15,9 @@ import { DeviceReader, type DeviceReaderStats } from '../profiles/device-reader.
 import type { Profile } from '../profiles/profile.js';
 import { TransportSupervisor } from '../transports/supervisor.js';
 import type { Transport, TransportListener } from '../transports/transport.js';
-import { Embedder, type EmbedderOptions } from '../embeddings/embedder.js';
+import type { EmbedderOptions } from '../embeddings/embedder.js';
 import type { EncoderInfo, EncoderSet } from '../embeddings/encoder-set.js';
-import { computeFeatures } from '../features/definitions.js';
-import { SubjectStreams } from '../streams/subject-streams.js';
-import { CoverageWindows } from '../windows/coverage-windows.js';
+import { WindowPipeline } from './window-pipeline.js';
 import type { FrameSource, ProducedFrame } from './frame-source.js';
 
 export interface ConfiguredDevice {
@@ -55,10 +53,7 @@ export class DeviceSource implements FrameSource {
   readonly name = 'devices';
   readonly #o: DeviceSourceOptions;
   readonly #running: RunningDevice[] = [];
-  readonly #windows: CoverageWindows;
-  readonly #streams: SubjectStreams;
-  readonly #embedder: Embedder | undefined;
-  readonly #subjects: string[];
+  readonly #pipeline: WindowPipeline;
   #emit: ((frames: readonly ProducedFrame[]) => Promise<void>) | undefined;
   #timer: NodeJS.Timeout | undefined;
   #inflight: Promise<void> = Promise.resolve();
@@ -73,8 +68,7 @@ export class DeviceSource implements FrameSource {
       const reader: DeviceReader = new DeviceReader({
         profile: config.profile,
         onSamples: (samples) => {
-          this.#windows.add(deviceId, samples);
-          this.#streams.add(config.subject, samples);
+          this.#pipeline.add(deviceId, samples);
           tally.ok();
         },
         onIssue: (issue) => tally.record(issue.code, { message: issue.message }),
@@ -87,25 +81,28 @@ export class DeviceSource implements FrameSource {
         onChunk: (chunk) => reader.push(chunk),
         onGap: () => {
           reader.gap();
-          this.#windows.gap(deviceId);
+          this.#pipeline.gap(deviceId);
         },
       });
       deviceId = supervisor.device;
       const tally = new ErrorTally(log, { bindings: { device: deviceId, profile: config.profile.id }, clock: options.clock, summaryEveryMs: 60_000 });
       this.#running.push({ config, supervisor, reader, tally });
     }
-    this.#windows = new CoverageWindows(this.#running.map((r) => ({
-      deviceId: r.supervisor.device,
-      subject: r.config.subject,
-      profileId: r.config.profile.id,
-      profileVersion: r.config.profile.version,
-      channels: r.config.profile.channels,
-    })), options.windowMs, options.clock.wallMs());
-    this.#embedder = options.encoders ? new Embedder(options.encoders.set, options.encoders.options) : undefined;
-    this.#subjects = [...new Set(options.devices.map((d) => d.subject))];
-    // A window, its grace, the next window filling meanwhile, and what the encoders look back over.
-    this.#streams = new SubjectStreams((2 * options.windowMs + (options.graceMs ?? 0) + (this.#embedder?.lookbackMs ?? 0)) / 1000);
-    for (const d of options.devices) for (const c of d.profile.channels) this.#streams.declare(d.subject, c);
+    this.#pipeline = new WindowPipeline({
+      devices: this.#running.map((r) => ({
+        deviceId: r.supervisor.device,
+        subject: r.config.subject,
+        profileId: r.config.profile.id,
+        profileVersion: r.config.profile.version,
+        channels: r.config.profile.channels,
+      })),
+      windowMs: options.windowMs,
+      graceMs: options.graceMs ?? 0,
+      minCoverage: options.minCoverage ?? 0.5,
+      encoders: options.encoders,
+      log,
+      nowWallMs: options.clock.wallMs(),
+    });
   }
 
   start(emit: (frames: readonly ProducedFrame[]) => Promise<void>): void {
@@ -116,13 +113,9 @@ export class DeviceSource implements FrameSource {
 
   #schedule(): void {
     if (this.#stopped) return;
-    const moved = this.#windows.realign(this.#o.clock.wallMs(), this.#o.graceMs ?? 0);
-    if (moved !== 0) {
-      this.#o.log.warn({ movedMs: moved }, 'the wall clock jumped: windows start again where it is now');
-      // Samples stamped on the old timeline would land in the wrong windows.
-      this.#streams.dropBefore(Infinity);
-    }
-    const wait = Math.max(0, this.#windows.windowEndMs + (this.#o.graceMs ?? 0) - this.#o.clock.wallMs());
+    const moved = this.#pipeline.realign(this.#o.clock.wallMs());
+    if (moved !== 0) this.#o.log.warn({ movedMs: moved }, 'the wall clock jumped: windows start again where it is now');
+    const wait = Math.max(0, this.#pipeline.closesAtMs - this.#o.clock.wallMs());
     this.#timer = setTimeout(() => {
       this.#close(false);
       this.#schedule();
@@ -130,33 +123,12 @@ export class DeviceSource implements FrameSource {
   }
 
   #close(partial: boolean): void {
-    const start = this.#windows.windowStartMs;
-    const end = this.#windows.windowEndMs;
-    const sections = this.#windows.close(this.#o.clock.monoMs(), this.#o.clock.wallMs(), partial);
-    for (const [subject, section] of sections) {
-      const features = computeFeatures({ startMs: start, endMs: end, channels: this.#streams.window(subject, start, end) }, this.#o.minCoverage ?? 0.5);
-      section.features = features.map((f) => ({
-        code: f.code, value: f.value, unit: f.unit, coverage: f.coverage, n: f.n,
-        ...(f.standardCode ? { standard_code: f.standardCode } : {}),
-      }));
-    }
-    // The encoders' inputs are taken now, while the window's samples are in the timelines.
-    const jobs = this.#embedder?.prepare(this.#subjects, (subject, from, to) => this.#streams.window(subject, from, to), end) ?? [];
-    this.#streams.dropBefore(end - (this.#embedder?.lookbackMs ?? 0));
-    const frames: ProducedFrame[] = [...sections].map(([subjectRef, cross_section]) => ({ subjectRef, payload: { cross_section } }));
-    if (frames.length === 0) return;
+    const closed = this.#pipeline.close(this.#o.clock.monoMs(), this.#o.clock.wallMs(), partial);
     // Appends in window order; a failed append is logged by the hub and must not stop the windows.
     this.#inflight = this.#inflight.then(async () => {
-      if (jobs.length > 0) {
-        try {
-          const embeddings = await this.#embedder!.run(jobs);
-          for (const [subject, section] of sections) section.embeddings = embeddings.get(subject) ?? [];
-        } catch (e) {
-          // The window still goes out, with its features: an encoder failing is not data lost.
-          this.#o.log.error({ err: (e as Error).message }, 'encoder run failed; window sent without embeddings');
-        }
-      }
-      await this.#emit!(frames);
+      const sections = await closed.sections;
+      const frames: ProducedFrame[] = [...sections].map(([subjectRef, cross_section]) => ({ subjectRef, payload: { cross_section } }));
+      if (frames.length > 0) await this.#emit!(frames);
     }).catch(() => {});
   }
 
@@ -183,7 +155,7 @@ export class DeviceSource implements FrameSource {
     this.#stopped = true;
     clearTimeout(this.#timer);
     await Promise.all(this.#running.map((r) => r.supervisor.stop()));
-    if (this.#emit && this.#o.clock.wallMs() > this.#windows.windowStartMs) this.#close(true);
+    if (this.#emit && this.#o.clock.wallMs() > this.#pipeline.windowStartMs) this.#close(true);
     await this.#inflight;
     await this.#o.encoders?.set.close();
   }
