@@ -13,6 +13,7 @@ import { DEVICE_OUTPUTS } from '../transports/simulated/device-outputs.js';
 import { SimulatedTransport } from '../transports/simulated/simulated-transport.js';
 import type { TransportListener } from '../transports/transport.js';
 import { DeviceSource } from '../hub/device-source.js';
+import { EncoderSet, SHIPPED_ENCODERS_DIR } from '../embeddings/encoder-set.js';
 import { Receiver } from '../receiver/receiver.js';
 import { LineSink } from '../receiver/sinks/line-sink.js';
 import { TrustStore } from '../receiver/trust.js';
@@ -32,7 +33,8 @@ async function simulatedDevices(subject: string, windowMs: number, clock: System
     profile: profiles.get(id)!,
     transport: (l: TransportListener) => new SimulatedTransport(id.split('/')[1]!, DEVICE_OUTPUTS[id]!(), clock, l),
   }));
-  return new DeviceSource({ devices, windowMs, graceMs: Math.min(1000, windowMs / 5), clock, log });
+  const encoders = { set: await EncoderSet.load([SHIPPED_ENCODERS_DIR], log, { intraOpThreads: 1 }), options: { encoding: 'float16' as const, minQuality: 0.5 } };
+  return new DeviceSource({ devices, windowMs, graceMs: Math.min(1000, windowMs / 5), clock, log, encoders });
 }
 const SUBJECT = 'demo-subject';
 

@@ -1,6 +1,7 @@
 import type { Clock } from '../ops/clock.js';
 import type { CrossSection, Feature } from '../frames/codec.js';
 import type { FrameSource, ProducedFrame } from './frame-source.js';
+import { mulberry32 } from '../ops/prng.js';
 
 export interface SimulatedSourceOptions {
   subjects: readonly string[];
@@ -10,17 +11,6 @@ export interface SimulatedSourceOptions {
   seed?: number;
 }
 
-/** A small, fast, seeded PRNG (mulberry32): the simulation must not depend on Math.random. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface SubjectState { hr: number; rmssd: number; spo2: number; resp: number; enmo: number; light: number; temp: number }
 
@@ -42,7 +32,7 @@ export class SimulatedSource implements FrameSource {
 
   constructor(options: SimulatedSourceOptions) {
     this.#o = options;
-    this.#rand = prng(options.seed ?? 1);
+    this.#rand = mulberry32(options.seed ?? 1);
     for (const s of options.subjects) {
       this.#state.set(s, { hr: 64, rmssd: 38, spo2: 97, resp: 14, enmo: 12, light: 180, temp: 36.6 });
     }
