@@ -22,6 +22,8 @@ COPY --from=build /app/dist ./dist
 COPY --from=build /app/proto ./proto
 COPY --from=build /app/scripts/twinedge.js ./scripts/twinedge.js
 COPY --from=build /app/device-profiles ./device-profiles
+# The shipped encoder models are read from where the sources keep them.
+COPY --from=build /app/src/embeddings/models ./src/embeddings/models
 COPY package.json ./
 # The hub runs as its own unprivileged user; its data folder is a volume.
 RUN useradd --system --home /var/lib/twinedge --shell /usr/sbin/nologin twinedge \

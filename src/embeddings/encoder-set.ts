@@ -8,12 +8,12 @@
 import { unwatchFile, watchFile } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Logger } from '../ops/log.js';
+import { PACKAGE_ROOT } from '../ops/package-root.js';
 import { Encoder, type EncoderOptions } from './encoder.js';
 
 /** The encoders shipped with twinedge, built by scripts/build-encoders.ts. */
-export const SHIPPED_ENCODERS_DIR = fileURLToPath(new URL('./models', import.meta.url));
+export const SHIPPED_ENCODERS_DIR = join(PACKAGE_ROOT, 'src', 'embeddings', 'models');
 
 export interface EncoderInfo {
   readonly name: string;

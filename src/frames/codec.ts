@@ -1,7 +1,8 @@
 import protobuf from 'protobufjs';
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { TwinedgeError } from '../ops/errors.js';
+import { PACKAGE_ROOT } from '../ops/package-root.js';
 
 /**
  * Encoding and decoding of twin.v1 messages, by reflection over proto/twin/v1/frame.proto: the
@@ -10,9 +11,7 @@ import { TwinedgeError } from '../ops/errors.js';
  */
 
 // From src/frames in a checkout, or dist/src/frames in a built image.
-export const PROTO_FILE = ['../../proto/twin/v1/frame.proto', '../../../proto/twin/v1/frame.proto']
-  .map((rel) => fileURLToPath(new URL(rel, import.meta.url)))
-  .find((p) => existsSync(p)) ?? fileURLToPath(new URL('../../proto/twin/v1/frame.proto', import.meta.url));
+export const PROTO_FILE = join(PACKAGE_ROOT, 'proto', 'twin', 'v1', 'frame.proto');
 export const SCHEMA_VERSION = 1;
 
 // keepCase: the proto's own field names, not camelCase copies of them.

@@ -5,17 +5,17 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import { addSchemaErrors } from '../config/problems.js';
 import { parseYaml } from '../config/yaml-document.js';
 import { TwinedgeError } from '../ops/errors.js';
+import { PACKAGE_ROOT } from '../ops/package-root.js';
 import { compileProfile, PROFILE_ERROR_STYLE } from './compile.js';
 import type { Profile } from './profile.js';
 import { ProfileSchema, type ProfileFile } from './schema.js';
 
 /** The profiles that ship with twinedge: device-profiles/ at the package root. */
-export const SHIPPED_PROFILES_DIR = fileURLToPath(new URL('../../device-profiles', import.meta.url));
+export const SHIPPED_PROFILES_DIR = join(PACKAGE_ROOT, 'device-profiles');
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true });
 ajv.addKeyword({ keyword: 'x-expected', schemaType: 'string' });

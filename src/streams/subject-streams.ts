@@ -39,7 +39,8 @@ export class SubjectStreams {
     this.#bySubject.set(subject, channels);
     const existing = channels.get(channel.name);
     const rate = channel.rateHz ?? EVENT_RATE;
-    const capacity = Math.ceil(rate * this.#horizonS * 2) + 64;
+    // A quarter more than the nominal rate asks for: devices run a little fast, and bursts.
+    const capacity = Math.ceil(rate * this.#horizonS * 1.25) + 64;
     // Two devices with one channel: the faster one sizes the ring.
     if (existing && (existing.rateHz ?? EVENT_RATE) >= rate) return;
     channels.set(channel.name, { timeline: new Timeline(capacity), rateHz: channel.rateHz });
