@@ -67,6 +67,10 @@ devices:
   assert.ok(status, `a status frame listing the device (stderr: ${hub.out.stderr})`);
   assert.deepEqual(status.status!.devices!.map((d) => [d.device_id, d.profile_id, d.subject_ref, d.state]), [[`serial:${pty.devicePath}`, 'generic/pulse-oximeter-nmea', 'p-1', 'connected']]);
   assert.deepEqual(status.status!.profiles, [{ id: 'generic/pulse-oximeter-nmea', version: '1.0.0' }]);
+  assert.deepEqual(status.status!.encoders!.map((e) => [e.modality, e.name]).sort(), [
+    ['cardiac', 'twinedge-cardiac-spectral'], ['motion', 'twinedge-motion-spectral'], ['respiration', 'twinedge-respiration-spectral'],
+  ], 'the status lists the loaded encoders');
+  assert.ok(status.status!.encoders!.every((e) => /^[0-9a-f]{64}$/.test(e.sha256)));
   const section = sections()[1]!;
   assert.equal(section.subject_ref, 'p-1');
   assert.deepEqual(section.cross_section!.sources, [{ device_id: `serial:${pty.devicePath}`, profile_id: 'generic/pulse-oximeter-nmea', profile_version: '1.0.0', channels: ['spo2', 'pulse_rate', 'perfusion_index'] }]);
