@@ -310,10 +310,10 @@ export function compileProfile(p: ProfileFile, file: string, problems: Problems)
     },
     deviceTime: timed[0]?.time,
     examples: p.examples,
-    decode(bytes, source) {
+    decode(bytes, source, context) {
       const d = bySource.get(source ?? sources[0]!);
       if (!d) return unknownSource(source!, sources);
-      return toSamples(d.decode(bytes), d);
+      return toSamples(d.decode(bytes, context), d);
     },
   };
 }

@@ -64,8 +64,20 @@ export interface DecodedPacket {
   readonly errors: readonly DecodeIssue[];
 }
 
+/**
+ * What a decoder may need to know of the device a packet came from, beyond its bytes: its
+ * address (a BTHome nonce holds the MAC) and its secrets from the config (a BTHome bind key).
+ * Decoders that need none ignore it.
+ */
+export interface DecodeContext {
+  /** The device's address: a BLE MAC as 'aa:bb:cc:dd:ee:ff', or a serial path. */
+  readonly address?: string;
+  /** A per-device key from the config (BTHome: the 16-byte AES-CCM bind key). */
+  readonly key?: Uint8Array;
+}
+
 /** Decodes one packet (a frame's bytes, a line, a notification). Never throws on its input. */
-export type PacketDecoder = (bytes: Uint8Array) => DecodedPacket;
+export type PacketDecoder = (bytes: Uint8Array, context?: DecodeContext) => DecodedPacket;
 
 /** A rejected packet: nothing decoded, one error. */
 export function rejected(code: string, message: string, where?: { field?: string; byteOffset?: number }): DecodedPacket {

@@ -4,7 +4,7 @@
  * business: a sample says which row of its packet it came from and, where the profile names one,
  * the device's timestamp; timing.ts turns that into hub times.
  */
-import type { DecodeIssue } from './decoded.js';
+import type { DecodeContext, DecodeIssue } from './decoded.js';
 import type { ExampleSpec, FramingSpec, MODALITIES } from './schema.js';
 
 export type Modality = (typeof MODALITIES)[number];
@@ -76,5 +76,5 @@ export interface Profile {
   readonly deviceTime: DeviceTimeSpec | undefined;
   readonly examples: readonly ExampleSpec[];
   /** Decodes one packet. Never throws on its bytes. `source` defaults to the first source. */
-  decode(bytes: Uint8Array, source?: string): ProfileDecode;
+  decode(bytes: Uint8Array, source?: string, context?: DecodeContext): ProfileDecode;
 }
