@@ -50,6 +50,7 @@ interface BoundChannel {
 
 /** Sources a serial profile's packets come from. */
 const SERIAL_SOURCES = ['line', 'frame'];
+const BLE_UUID = /^([0-9a-f]{4}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 
 /**
  * The decodings of a profile, as a list with each item's path in the file. One decoding may be
@@ -76,9 +77,17 @@ function compileDecoding(spec: unknown, path: Path, profile: ProfileFile, proble
     problems.add('PROFILE_INVALID', kinds.length === 0 ? 'expected one of layout, lines or builtin' : `expected one of layout, lines or builtin, got ${kinds.join(' and ')}`, path, 'key');
     return undefined;
   }
-  const source = d.source ?? (d.lines !== undefined ? 'line' : 'frame');
+  const source = (d.source ?? (profile.transport === 'ble-advert' ? 'advert' : d.lines !== undefined ? 'line' : 'frame')).toLowerCase();
   if (profile.transport === 'serial' && !SERIAL_SOURCES.includes(source)) {
     problems.add('PROFILE_INVALID', `a serial profile's source is 'line' or 'frame', not '${source}'`, [...path, 'source']);
+    return undefined;
+  }
+  if (profile.transport === 'ble' && !BLE_UUID.test(source)) {
+    problems.add('PROFILE_INVALID', `a BLE profile's source is a characteristic UUID ('2a37', or 128-bit), not '${source}'`, [...path, 'source']);
+    return undefined;
+  }
+  if (profile.transport === 'ble-advert' && source !== 'advert') {
+    problems.add('PROFILE_INVALID', `an advertisement profile's source is 'advert', not '${source}'`, [...path, 'source']);
     return undefined;
   }
   let decode: PacketDecoder;
@@ -238,7 +247,7 @@ function checkExamples(p: ProfileFile, sources: readonly string[], problems: Pro
     if ((ex.hex === undefined) === (ex.text === undefined)) problems.add('PROFILE_INVALID', 'expected exactly one of hex or text', path, 'key');
     if (ex.hex !== undefined && ex.hex.replace(/[\s:]/g, '').length % 2 !== 0) problems.add('PROFILE_INVALID', 'expected whole bytes: an even number of hex digits', [...path, 'hex']);
     if ((ex.samples === undefined) === (ex.rejected === undefined)) problems.add('PROFILE_INVALID', 'expected exactly one of samples or rejected', path, 'key');
-    if (ex.source !== undefined && decodingsOk && !sources.includes(ex.source)) problems.add('PROFILE_INVALID', `no decoding has source '${ex.source}'; sources: ${sources.join(', ')}`, [...path, 'source']);
+    if (ex.source !== undefined && decodingsOk && !sources.includes(ex.source.toLowerCase())) problems.add('PROFILE_INVALID', `no decoding has source '${ex.source}'; sources: ${sources.join(', ')}`, [...path, 'source']);
     ex.samples?.forEach((s, j) => {
       if (!channels.includes(s.channel)) problems.add('PROFILE_INVALID', `no channel '${s.channel}'; channels: ${channels.join(', ')}`, [...path, 'samples', j, 'channel']);
     });
@@ -285,6 +294,16 @@ export function compileProfile(p: ProfileFile, file: string, problems: Problems)
   } else if (p.serial) {
     problems.add('PROFILE_INVALID', `a 'serial' section is only for transport serial, not ${p.transport}`, ['serial'], 'key');
   }
+  if (p.transport === 'ble') {
+    if (!p.ble?.subscribe?.length && !p.ble?.read?.length) problems.add('PROFILE_INVALID', "a BLE profile needs a 'ble' section that subscribes to or reads a characteristic", p.ble ? ['ble'] : [], 'key');
+    for (const [i, uuid] of (p.ble?.subscribe ?? []).entries()) {
+      if (!sources.includes(uuid.toLowerCase())) problems.add('PROFILE_INVALID', `no decoding has source '${uuid}' for the notifications it subscribes to; sources: ${sources.join(', ')}`, ['ble', 'subscribe', i]);
+    }
+  } else if (p.ble) {
+    problems.add('PROFILE_INVALID', `a 'ble' section is only for transport ble, not ${p.transport}`, ['ble'], 'key');
+  }
+  if (p.transport !== 'serial' && p.match?.serial) problems.add('PROFILE_INVALID', 'match.serial is only for serial profiles', ['match', 'serial'], 'key');
+  if (p.transport === 'serial' && p.match?.ble) problems.add('PROFILE_INVALID', 'match.ble is only for BLE profiles', ['match', 'ble'], 'key');
   checkExamples(p, sources, problems, decodingsOk);
   if (problems.list.length > before) return undefined;
 
@@ -311,7 +330,7 @@ export function compileProfile(p: ProfileFile, file: string, problems: Problems)
     deviceTime: timed[0]?.time,
     examples: p.examples,
     decode(bytes, source, context) {
-      const d = bySource.get(source ?? sources[0]!);
+      const d = bySource.get(source?.toLowerCase() ?? sources[0]!);
       if (!d) return unknownSource(source!, sources);
       return toSamples(d.decode(bytes, context), d);
     },

@@ -33,8 +33,18 @@ export const SerialMatchSchema = Type.Object({
   usb: Type.Optional(UsbMatchSchema),
 }, { ...strict, description: 'How the hub finds the port when the config does not name it: a path, or USB ids.' });
 
+const Uuid = (description: string) => Type.String({ pattern: '^([0-9a-fA-F]{4}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$', 'x-expected': "a 16-bit UUID ('180d') or a 128-bit one ('fb005c80-02e7-f387-1cad-8acd2d8df0c8')", description });
+
+export const BleMatchSchema = Type.Object({
+  services: Type.Optional(Type.Array(Uuid('A service UUID.'), { minItems: 1, description: 'Advertised service UUIDs: a device advertising any of them matches.' })),
+  name: Type.Optional(Type.String({ minLength: 1, description: "A regular expression the advertised local name must match, e.g. '^Polar H10 '." })),
+  manufacturer_id: Type.Optional(Type.Integer({ minimum: 0, maximum: 0xffff, description: 'The company identifier at the start of the manufacturer data (e.g. 107 = 0x006B, Polar).' })),
+  service_data: Type.Optional(Uuid('A service-data UUID the advertisement must carry (BTHome: fcd2).')),
+}, { ...strict, description: 'How a BLE advertisement is recognised: every rule given must hold.' });
+
 export const MatchSchema = Type.Object({
   serial: Type.Optional(SerialMatchSchema),
+  ble: Type.Optional(BleMatchSchema),
 }, { ...strict, description: 'How devices of this profile are recognised. Config entries for a device may name the port instead.' });
 
 const Checksum = Type.Object({
@@ -146,6 +156,18 @@ export const SerialSetupSchema = Type.Object({
   framing: FramingSchema,
 }, { ...strict, description: 'Serial line settings; a device entry in the config may override baud_rate, parity and stop_bits.' });
 
+export const BleSetupSchema = Type.Object({
+  subscribe: Type.Optional(Type.Array(Uuid('A characteristic UUID.'), { description: 'Characteristics whose notifications (or indications) are decoded: each needs a decoding with it as source.' })),
+  read: Type.Optional(Type.Array(Type.Object({
+    characteristic: Uuid('The characteristic.'),
+    every_s: Type.Number({ minimum: 1, maximum: 86400, description: 'Seconds between reads.' }),
+  }, strict), { description: 'Characteristics read periodically (battery level).' })),
+  write: Type.Optional(Type.Array(Type.Object({
+    characteristic: Uuid('The control point.'),
+    hex: Type.String({ pattern: '^[0-9a-fA-F\\s:]+$', 'x-expected': 'hex bytes', description: 'The bytes to write, in hex.' }),
+  }, strict), { description: 'Bytes written to control points after subscribing, in order (a start command).' })),
+}, { ...strict, description: 'What the hub does once connected to a BLE device.' });
+
 export const ProfileSchema = Type.Object({
   id: Type.String({ pattern: PROFILE_ID_SOURCE, maxLength: 100, 'x-expected': "lowercase words joined by '/', e.g. 'generic/bh1750-light'", description: 'Unique id, stable across versions: frames and configs name it.' }),
   version: Type.String({ pattern: '^\\d+\\.\\d+\\.\\d+$', 'x-expected': 'a version like 1.0.0', description: 'Version of this file; every frame carries it. Raise it when decoding changes.' }),
@@ -154,6 +176,7 @@ export const ProfileSchema = Type.Object({
   transport: StringEnum(['serial', 'ble', 'ble-advert'], { description: 'How the hub reaches it.' }),
   match: Type.Optional(MatchSchema),
   serial: Type.Optional(SerialSetupSchema),
+  ble: Type.Optional(BleSetupSchema),
   channels: Type.Array(ChannelSchema, { minItems: 1, description: 'The signals it produces.' }),
   // One decoding or a list: checked as DecodingSchema item by item, so errors name the item's keys.
   decode: Type.Unknown({ description: 'How packets become named values: one decoding (see below), or a list of them with one per source.' }),
@@ -166,3 +189,5 @@ export type DecodingSpec = Omit<Static<typeof DecodingSchema>, 'lines'> & { line
 export type ExampleSpec = Static<typeof ExampleSchema>;
 export type FramingSpec = Static<typeof FramingSchema>;
 export type SerialSetupSpec = Static<typeof SerialSetupSchema>;
+export type BleSetupSpec = Static<typeof BleSetupSchema>;
+export type BleMatchSpec = Static<typeof BleMatchSchema>;

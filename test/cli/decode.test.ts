@@ -57,7 +57,7 @@ test('decode refuses bad usage with exit 2 and a message that names what is wron
 test('profiles validate and test: exit 0 on the shipped profiles, 1 on a failing example, 2 on a refused file', TIMEOUT, async (t) => {
   const shipped = twinedge('profiles', 'test');
   assert.equal(shipped.status, 0, shipped.stdout + shipped.stderr);
-  assert.match(shipped.stdout, /\d+ example\(s\) in 5 profile\(s\): \d+ passed, 0 failed/);
+  assert.match(shipped.stdout, /\d+ example\(s\) in \d+ profile\(s\): \d+ passed, 0 failed/);
 
   const dir = await tempDir(t);
   const profile = (id: string, value: number) => `id: ${id}

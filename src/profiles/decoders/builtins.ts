@@ -1,5 +1,6 @@
 import { batteryLevel } from './battery-level.js';
+import { SIG_DECODERS } from './bluetooth-sig.js';
 import type { BuiltinDecoder } from './registry.js';
 
 /** Every built-in decoder; the registry registers them when it loads. One line per decoder. */
-export const BUILTIN_DECODERS: readonly BuiltinDecoder[] = [batteryLevel];
+export const BUILTIN_DECODERS: readonly BuiltinDecoder[] = [batteryLevel, ...SIG_DECODERS];
