@@ -14,18 +14,10 @@ import type { FrameDecoder, FrameError } from '../transports/serial/framing/fram
 import { framingOptions } from './compile.js';
 import type { DecodeIssue } from './decoded.js';
 import type { Profile } from './profile.js';
-import { SampleTimer, type TimedSample } from './timing.js';
+import { PacketReader, type ReaderStats } from './packet-reader.js';
+import type { TimedSample } from './timing.js';
 
-export interface DeviceReaderStats {
-  bytes: number;
-  /** Frames or lines cut from the stream (good or not). */
-  packets: number;
-  samples: number;
-  /** Packets that gave no sample because they were rejected. */
-  rejected: number;
-  /** Issues by code: framing, line and decode codes together. */
-  issues: Record<string, number>;
-}
+export type DeviceReaderStats = ReaderStats;
 
 export interface DeviceReaderOptions {
   readonly profile: Profile;
@@ -38,9 +30,8 @@ export interface DeviceReaderOptions {
 export class DeviceReader {
   readonly #o: DeviceReaderOptions;
   readonly #framing: FrameDecoder;
-  readonly #timer: SampleTimer;
+  readonly #packets: PacketReader;
   readonly #source: string;
-  readonly #stats: DeviceReaderStats = { bytes: 0, packets: 0, samples: 0, rejected: 0, issues: {} };
   /** The chunk being pushed: the arrival time of every frame that completes in it. */
   #at: TransportChunk | undefined;
   #pending: TimedSample[] = [];
@@ -49,17 +40,17 @@ export class DeviceReader {
     const serial = options.profile.serial;
     if (!serial) throw new TypeError(`profile ${options.profile.id} has no serial framing; a DeviceReader reads byte streams`);
     this.#o = options;
-    this.#timer = new SampleTimer(options.profile);
+    this.#packets = new PacketReader({ profile: options.profile, onSamples: () => {}, ...(options.onIssue ? { onIssue: options.onIssue } : {}) });
     this.#source = options.profile.sources[0]!;
     this.#framing = FRAMINGS[serial.framing.kind]({
       frame: (frame) => this.#packet(frame),
-      error: (error) => this.#issue(error),
+      error: (error) => this.#packets.issue(error),
     }, framingOptions(serial.framing));
   }
 
   push(chunk: TransportChunk): void {
     this.#at = chunk;
-    this.#stats.bytes += chunk.bytes.length;
+    this.#packets.stats.bytes += chunk.bytes.length;
     this.#framing.push(chunk.bytes);
     this.#flush();
   }
@@ -67,7 +58,7 @@ export class DeviceReader {
   /** The device went away: a partial frame is thrown away (not an error) and timing starts over. */
   gap(): void {
     this.#framing.reset();
-    this.#timer.reset();
+    this.#packets.gap();
   }
 
   /** The stream ended (a capture's end): a partial frame is reported. */
@@ -77,26 +68,11 @@ export class DeviceReader {
   }
 
   stats(): DeviceReaderStats {
-    return { ...this.#stats, issues: { ...this.#stats.issues } };
+    return this.#packets.snapshot();
   }
 
   #packet(frame: Uint8Array): void {
-    this.#stats.packets++;
-    const out = this.#o.profile.decode(frame, this.#source);
-    for (const e of out.errors) this.#issue(e);
-    if (out.samples.length === 0) {
-      if (out.errors.length > 0) this.#stats.rejected++;
-      return;
-    }
-    const at = this.#at ?? { monoMs: 0, wallMs: 0 };
-    const timed = this.#timer.time(out, at);
-    this.#stats.samples += timed.length;
-    for (const s of timed) this.#pending.push(s);
-  }
-
-  #issue(issue: DecodeIssue | FrameError): void {
-    this.#stats.issues[issue.code] = (this.#stats.issues[issue.code] ?? 0) + 1;
-    this.#o.onIssue?.(issue);
+    for (const s of this.#packets.packet(frame, this.#at ?? { monoMs: 0, wallMs: 0 }, this.#source)) this.#pending.push(s);
   }
 
   #flush(): void {
