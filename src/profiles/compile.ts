@@ -50,7 +50,7 @@ interface BoundChannel {
 
 /** Sources a serial profile's packets come from. */
 const SERIAL_SOURCES = ['line', 'frame'];
-const BLE_UUID = /^([0-9a-f]{4}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+const BLE_UUID = /^([0-9a-f]{4}|[0-9a-f]{32})$/;
 
 /**
  * The decodings of a profile, as a list with each item's path in the file. One decoding may be
@@ -77,7 +77,8 @@ function compileDecoding(spec: unknown, path: Path, profile: ProfileFile, proble
     problems.add('PROFILE_INVALID', kinds.length === 0 ? 'expected one of layout, lines or builtin' : `expected one of layout, lines or builtin, got ${kinds.join(' and ')}`, path, 'key');
     return undefined;
   }
-  const source = (d.source ?? (profile.transport === 'ble-advert' ? 'advert' : d.lines !== undefined ? 'line' : 'frame')).toLowerCase();
+  // BLE UUIDs as noble gives them: lowercase, without dashes.
+  const source = (d.source ?? (profile.transport === 'ble-advert' ? 'advert' : d.lines !== undefined ? 'line' : 'frame')).toLowerCase().replace(/-/g, '');
   if (profile.transport === 'serial' && !SERIAL_SOURCES.includes(source)) {
     problems.add('PROFILE_INVALID', `a serial profile's source is 'line' or 'frame', not '${source}'`, [...path, 'source']);
     return undefined;
@@ -247,7 +248,7 @@ function checkExamples(p: ProfileFile, sources: readonly string[], problems: Pro
     if ((ex.hex === undefined) === (ex.text === undefined)) problems.add('PROFILE_INVALID', 'expected exactly one of hex or text', path, 'key');
     if (ex.hex !== undefined && ex.hex.replace(/[\s:]/g, '').length % 2 !== 0) problems.add('PROFILE_INVALID', 'expected whole bytes: an even number of hex digits', [...path, 'hex']);
     if ((ex.samples === undefined) === (ex.rejected === undefined)) problems.add('PROFILE_INVALID', 'expected exactly one of samples or rejected', path, 'key');
-    if (ex.source !== undefined && decodingsOk && !sources.includes(ex.source.toLowerCase())) problems.add('PROFILE_INVALID', `no decoding has source '${ex.source}'; sources: ${sources.join(', ')}`, [...path, 'source']);
+    if (ex.source !== undefined && decodingsOk && !sources.includes(ex.source.toLowerCase().replace(/-/g, ''))) problems.add('PROFILE_INVALID', `no decoding has source '${ex.source}'; sources: ${sources.join(', ')}`, [...path, 'source']);
     ex.samples?.forEach((s, j) => {
       if (!channels.includes(s.channel)) problems.add('PROFILE_INVALID', `no channel '${s.channel}'; channels: ${channels.join(', ')}`, [...path, 'samples', j, 'channel']);
     });
@@ -297,7 +298,7 @@ export function compileProfile(p: ProfileFile, file: string, problems: Problems)
   if (p.transport === 'ble') {
     if (!p.ble?.subscribe?.length && !p.ble?.read?.length) problems.add('PROFILE_INVALID', "a BLE profile needs a 'ble' section that subscribes to or reads a characteristic", p.ble ? ['ble'] : [], 'key');
     for (const [i, uuid] of (p.ble?.subscribe ?? []).entries()) {
-      if (!sources.includes(uuid.toLowerCase())) problems.add('PROFILE_INVALID', `no decoding has source '${uuid}' for the notifications it subscribes to; sources: ${sources.join(', ')}`, ['ble', 'subscribe', i]);
+      if (!sources.includes(uuid.toLowerCase().replace(/-/g, ''))) problems.add('PROFILE_INVALID', `no decoding has source '${uuid}' for the notifications it subscribes to; sources: ${sources.join(', ')}`, ['ble', 'subscribe', i]);
     }
   } else if (p.ble) {
     problems.add('PROFILE_INVALID', `a 'ble' section is only for transport ble, not ${p.transport}`, ['ble'], 'key');
@@ -330,7 +331,7 @@ export function compileProfile(p: ProfileFile, file: string, problems: Problems)
     deviceTime: timed[0]?.time,
     examples: p.examples,
     decode(bytes, source, context) {
-      const d = bySource.get(source?.toLowerCase() ?? sources[0]!);
+      const d = bySource.get(source === undefined ? sources[0]! : source.toLowerCase().replace(/-/g, ''));
       if (!d) return unknownSource(source!, sources);
       return toSamples(d.decode(bytes, context), d);
     },
@@ -344,14 +345,14 @@ function normalHex(id: string): string {
 
 function unknownSource(source: string, sources: readonly string[]): ProfileDecode {
   return {
-    samples: [], rows: 0, deviceTimes: undefined, skipped: false,
+    samples: [], rows: 0, deviceTimes: undefined, skipped: false, values: {},
     errors: [{ code: DECODE_ERRORS.UNKNOWN_SOURCE, message: `this profile does not decode source '${source}'; it decodes ${sources.join(', ')}` }],
   };
 }
 
 /** Turns a decoded packet into channel samples: scale, offset, "no reading" values and the plausible range. */
 function toSamples(packet: DecodedPacket, d: CompiledDecoding): ProfileDecode {
-  if (packet === HEADER) return { samples: [], errors: [], rows: 0, deviceTimes: undefined, skipped: true };
+  if (packet === HEADER) return { samples: [], errors: [], rows: 0, deviceTimes: undefined, skipped: true, values: packet.values };
   const samples: ProfileSample[] = [];
   const errors: DecodeIssue[] = packet.errors.slice();
   const rows = packet.rows.length;
@@ -374,7 +375,7 @@ function toSamples(packet: DecodedPacket, d: CompiledDecoding): ProfileDecode {
     const f = d.timeField;
     deviceTimes = d.fields.get(f) ? packet.rows.map((row) => numberOrUndefined(row[f])) : [numberOrUndefined(packet.values[f])];
   }
-  return { samples, errors, rows, deviceTimes, skipped: false };
+  return { samples, errors, rows, deviceTimes, skipped: false, values: packet.values };
 }
 
 function numberOrUndefined(v: DecodedValue | undefined): number | undefined {

@@ -5,7 +5,7 @@
  * byte streams; BLE packets arrive whole.
  */
 import type { DecodeContext, DecodeIssue } from './decoded.js';
-import type { Profile } from './profile.js';
+import type { Profile, ProfileDecode } from './profile.js';
 import { SampleTimer, type Arrival, type TimedSample } from './timing.js';
 
 export interface ReaderStats {
@@ -24,6 +24,11 @@ export interface PacketReaderOptions {
   /** The samples of one packet, in order. */
   readonly onSamples: (samples: TimedSample[]) => void;
   readonly onIssue?: (issue: { readonly code: string; readonly message: string }) => void;
+  /**
+   * A check across packets (a BTHome counter against replay): the issue that refuses this
+   * packet, or undefined to take it.
+   */
+  readonly admit?: (decoded: ProfileDecode) => { readonly code: string; readonly message: string } | undefined;
 }
 
 export class PacketReader {
@@ -41,6 +46,12 @@ export class PacketReader {
     this.stats.packets++;
     const out = this.#o.profile.decode(bytes, source, context);
     for (const e of out.errors) this.issue(e);
+    const refused = out.samples.length > 0 ? this.#o.admit?.(out) : undefined;
+    if (refused) {
+      this.issue(refused);
+      this.stats.rejected++;
+      return [];
+    }
     if (out.samples.length === 0) {
       if (out.errors.length > 0) this.stats.rejected++;
       return [];

@@ -40,6 +40,8 @@ export interface ProfileDecode {
   readonly deviceTimes: readonly (number | undefined)[] | undefined;
   /** The line was a CSV header, skipped: no samples, and not an error. */
   readonly skipped: boolean;
+  /** The packet's own decoded values (before channel mapping), for checks across packets (a BTHome counter). */
+  readonly values: Readonly<Record<string, unknown>>;
 }
 
 export interface DeviceTimeSpec {
