@@ -125,6 +125,12 @@ function settle(raw: unknown, ctx: SettleContext): Config {
       (data[section] as Json).dirs = dirs.map((d: unknown) => (typeof d === 'string' ? resolve(ctx.baseDir, d) : d));
     }
   }
+  if (Array.isArray(data.devices)) {
+    data.devices.forEach((d: unknown, i: number) => {
+      const ble = isObject(d) ? d.ble : undefined;
+      if (isObject(ble) && typeof ble.bind_key_file === 'string' && !problems.blocked(['devices', i, 'ble', 'bind_key_file'])) ble.bind_key_file = resolve(ctx.baseDir, ble.bind_key_file);
+    });
+  }
   // A device without a subject measures the first (on a home hub, the only) subject.
   const firstRef = get(data, ['subjects', 0, 'ref']);
   if (Array.isArray(data.devices) && typeof firstRef === 'string') {

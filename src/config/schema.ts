@@ -121,10 +121,23 @@ export const DeviceSerialSchema = Type.Object({
   stop_bits: Type.Optional(Type.Union([Type.Literal(1), Type.Literal(1.5), Type.Literal(2)], { 'x-default': "the profile's", description: "Stop bits, when the device differs from its profile's." })),
 }, { ...strict, description: "A serial device's port and line settings. Without path or usb, the profile's own match is used." });
 
+export const DeviceBleSchema = Type.Object({
+  address: Type.Optional(Type.String({ pattern: '^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$', 'x-expected': "a Bluetooth address such as 'c4:7c:8d:6a:12:34'", description: 'Allow-list this address: only this device is used. Without it, the first device matching the profile is, which suits a hub with one of each kind.' })),
+  bind_key_file: Type.Optional(Type.String({ minLength: 1, description: "BTHome: a file holding the device's 16-byte bind key in hex (32 digits). With a key, unencrypted packets from the device are refused. A relative path is taken from the config file's folder." })),
+}, { ...strict, description: 'A BLE device: its address and its secrets.' });
+
+export const BleSchema = Type.Object({
+  max_connections: Type.Integer({ minimum: 1, maximum: 20, default: 4, description: 'Most BLE links kept at once; a Raspberry Pi controller handles only a few.' }),
+  max_connecting: Type.Integer({ minimum: 1, maximum: 5, default: 1, description: 'Most connection attempts at once.' }),
+  step_timeout_s: Type.Number({ minimum: 1, maximum: 120, default: 10, description: 'How long a connect, a service discovery, a subscription or a write may take before the attempt is given up.' }),
+  backoff_max_s: Type.Number({ minimum: 1, maximum: 86400, default: 300, description: 'The longest wait between attempts for a device that keeps failing.' }),
+}, { ...strict, default: {}, description: 'The BLE central (used when a device has a BLE profile).' });
+
 export const DeviceSchema = Type.Object({
   profile: Type.String({ pattern: '^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$', 'x-expected': "a profile id such as 'generic/bh1750-light'", description: 'The id of the profile that decodes it (`twinedge profiles validate` lists them).' }),
   subject: Type.Optional(Type.String({ pattern: ID_PATTERN_SOURCE, 'x-expected': ID_EXPECTED, 'x-default': 'the first subject', description: 'The ref of the subject it measures.' })),
   serial: Type.Optional(DeviceSerialSchema),
+  ble: Type.Optional(DeviceBleSchema),
 }, { ...strict, description: 'One device.' });
 
 export const ProfilesSchema = Type.Object({
@@ -161,6 +174,7 @@ export const ConfigSchema = Type.Object({
   devices: Type.Array(DeviceSchema, { default: [], description: 'The devices this hub reads. When there are none, simulated data is used instead (see source).' }),
   windows: WindowsSchema,
   embeddings: EmbeddingsSchema,
+  ble: BleSchema,
 }, strict);
 
 type Raw = Static<typeof ConfigSchema>;

@@ -17,6 +17,7 @@ import { TransportSupervisor } from '../transports/supervisor.js';
 import type { Transport, TransportListener } from '../transports/transport.js';
 import type { EmbedderOptions } from '../embeddings/embedder.js';
 import type { EncoderInfo, EncoderSet } from '../embeddings/encoder-set.js';
+import { BleDevices, type BleDevicesOptions } from './ble-devices.js';
 import { WindowPipeline } from './window-pipeline.js';
 import type { FrameSource, ProducedFrame } from './frame-source.js';
 
@@ -34,6 +35,8 @@ export interface DeviceSourceOptions {
   readonly graceMs?: number;
   /** A feature whose inputs cover less of the window is left out (default 0.5). */
   readonly minCoverage?: number;
+  /** BLE devices, read through the BLE central when the adapter allows. */
+  readonly ble?: Omit<BleDevicesOptions, 'clock' | 'log' | 'onSamples' | 'onGap' | 'onBound'>;
   /** The encoders, when embeddings are on; closed when the source stops. */
   readonly encoders?: { readonly set: EncoderSet; readonly options: EmbedderOptions };
   readonly clock: Clock;
@@ -54,6 +57,7 @@ export class DeviceSource implements FrameSource {
   readonly #o: DeviceSourceOptions;
   readonly #running: RunningDevice[] = [];
   readonly #pipeline: WindowPipeline;
+  readonly #ble: BleDevices | undefined;
   #emit: ((frames: readonly ProducedFrame[]) => Promise<void>) | undefined;
   #timer: NodeJS.Timeout | undefined;
   #inflight: Promise<void> = Promise.resolve();
@@ -88,14 +92,32 @@ export class DeviceSource implements FrameSource {
       const tally = new ErrorTally(log, { bindings: { device: deviceId, profile: config.profile.id }, clock: options.clock, summaryEveryMs: 60_000 });
       this.#running.push({ config, supervisor, reader, tally });
     }
+    this.#ble = options.ble && options.ble.devices.length > 0 ? new BleDevices({
+      ...options.ble,
+      clock: options.clock,
+      log,
+      onSamples: (key, samples) => this.#pipeline.add(key, samples),
+      onGap: (key) => this.#pipeline.gap(key),
+      onBound: (key, deviceId) => this.#pipeline.rename(key, deviceId),
+    }) : undefined;
+    const bleKeys = this.#ble?.keys ?? [];
     this.#pipeline = new WindowPipeline({
-      devices: this.#running.map((r) => ({
-        deviceId: r.supervisor.device,
-        subject: r.config.subject,
-        profileId: r.config.profile.id,
-        profileVersion: r.config.profile.version,
-        channels: r.config.profile.channels,
-      })),
+      devices: [
+        ...this.#running.map((r) => ({
+          deviceId: r.supervisor.device,
+          subject: r.config.subject,
+          profileId: r.config.profile.id,
+          profileVersion: r.config.profile.version,
+          channels: r.config.profile.channels,
+        })),
+        ...(options.ble?.devices ?? []).map((d, i) => ({
+          deviceId: bleKeys[i]!,
+          subject: d.subject,
+          profileId: d.profile.id,
+          profileVersion: d.profile.version,
+          channels: d.profile.channels,
+        })),
+      ],
       windowMs: options.windowMs,
       graceMs: options.graceMs ?? 0,
       minCoverage: options.minCoverage ?? 0.5,
@@ -108,6 +130,8 @@ export class DeviceSource implements FrameSource {
   start(emit: (frames: readonly ProducedFrame[]) => Promise<void>): void {
     this.#emit = emit;
     for (const r of this.#running) r.supervisor.start();
+    // BLE comes up on its own time (noble loads, the adapter powers on): never in the way of serial.
+    void this.#ble?.start().catch((e: Error) => this.#o.log.error({ err: e.message }, 'BLE could not start'));
     this.#schedule();
   }
 
@@ -142,7 +166,14 @@ export class DeviceSource implements FrameSource {
       battery: -1,
     }));
     const profiles = [...new Map(this.#running.map((r) => [r.config.profile.id, { id: r.config.profile.id, version: r.config.profile.version }])).values()];
-    return { devices, profiles, encoders: this.#o.encoders?.set.info() ?? [] };
+    const ble = this.#ble?.describe() ?? [];
+    for (const d of this.#o.ble?.devices ?? []) if (!profiles.some((p) => p.id === d.profile.id)) profiles.push({ id: d.profile.id, version: d.profile.version });
+    return { devices: [...devices, ...ble], profiles, encoders: this.#o.encoders?.set.info() ?? [] };
+  }
+
+  /** BLE devices: state, failures, packets, samples and issues by code. */
+  bleStats(): ReturnType<BleDevices['stats']> {
+    return this.#ble?.stats() ?? [];
   }
 
   /** Per device: bytes, packets, samples and issues by code (for metrics and tests). */
@@ -154,7 +185,7 @@ export class DeviceSource implements FrameSource {
     if (this.#stopped) return;
     this.#stopped = true;
     clearTimeout(this.#timer);
-    await Promise.all(this.#running.map((r) => r.supervisor.stop()));
+    await Promise.all([...this.#running.map((r) => r.supervisor.stop()), this.#ble?.stop()]);
     if (this.#emit && this.#o.clock.wallMs() > this.#pipeline.windowStartMs) this.#close(true);
     await this.#inflight;
     await this.#o.encoders?.set.close();

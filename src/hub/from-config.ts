@@ -8,6 +8,9 @@ import { findUsbPort, usbAddress } from '../transports/serial/find-port.js';
 import { SerialTransport } from '../transports/serial/serial-transport.js';
 import type { TransportListener } from '../transports/transport.js';
 import { EncoderSet, SHIPPED_ENCODERS_DIR } from '../embeddings/encoder-set.js';
+import { loadNoble } from '../transports/ble/load-noble.js';
+import type { Profile } from '../profiles/profile.js';
+import type { ConfiguredBleDevice } from './ble-devices.js';
 import { DeviceSource, type ConfiguredDevice } from './device-source.js';
 import { TwinedgeError } from '../ops/errors.js';
 import type { Logger } from '../ops/log.js';
@@ -59,19 +62,42 @@ export async function brokerOptionsFrom(c: Config): Promise<BrokerOptions> {
  * from ever working (an unknown profile, no port) stop the hub before it starts (exit 2); a
  * refused profile file that no device uses is only logged.
  */
-export async function configuredDevices(config: Config, log: Logger, hubClock: Clock): Promise<ConfiguredDevice[]> {
-  if (config.devices.length === 0) return [];
+export async function configuredDevices(config: Config, log: Logger, hubClock: Clock): Promise<{ serial: ConfiguredDevice[]; ble: ConfiguredBleDevice[] }> {
+  const out = { serial: [] as ConfiguredDevice[], ble: [] as ConfiguredBleDevice[] };
+  if (config.devices.length === 0) return out;
   const loaded = await loadProfiles([SHIPPED_PROFILES_DIR, ...config.profiles.dirs]);
   for (const p of loaded.problems) log.warn({ code: p.code, file: p.place.file, line: p.place.line, field: p.place.keyPath }, `profile refused: ${p.message}`);
-  return config.devices.map((d, i) => {
+  for (const [i, d] of config.devices.entries()) {
     const profile = loaded.profiles.get(d.profile);
     if (!profile) {
       const refused = loaded.problems.length > 0 ? ` (${loaded.problems.length} profile file(s) were refused; see the log or run twinedge profiles validate)` : '';
       throw new TwinedgeError('CONFIG_VALUE_INVALID', `no profile '${d.profile}'${refused}`, { keyPath: `devices[${i}].profile` });
     }
-    if (profile.transport !== 'serial' || !profile.serial) {
-      throw new TwinedgeError('CONFIG_VALUE_INVALID', `profile '${d.profile}' is for ${profile.transport} devices; this hub reads serial devices`, { keyPath: `devices[${i}].profile` });
+    if (profile.transport !== 'serial') {
+      if (d.serial) throw new TwinedgeError('CONFIG_VALUE_INVALID', `profile '${d.profile}' is for ${profile.transport} devices: give ble, not serial`, { keyPath: `devices[${i}].serial` });
+      out.ble.push({ subject: d.subject!, profile, address: d.ble?.address?.toLowerCase(), key: d.ble?.bind_key_file ? await readBindKey(d.ble.bind_key_file, i) : undefined });
+      continue;
     }
+    if (d.ble) throw new TwinedgeError('CONFIG_VALUE_INVALID', `profile '${d.profile}' is for serial devices: give serial, not ble`, { keyPath: `devices[${i}].ble` });
+    out.serial.push(serialDevice(d, i, profile, hubClock));
+  }
+  return out;
+}
+
+/** A BTHome bind key: 32 hex digits in a file (a secret, so not in the config itself). */
+async function readBindKey(file: string, i: number): Promise<Uint8Array> {
+  let text: string;
+  try {
+    text = (await readFile(file, 'utf8')).trim();
+  } catch (e) {
+    throw new TwinedgeError('CONFIG_VALUE_INVALID', `cannot read the bind key ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { keyPath: `devices[${i}].ble.bind_key_file` });
+  }
+  if (!/^[0-9a-fA-F]{32}$/.test(text)) throw new TwinedgeError('CONFIG_VALUE_INVALID', `${file} must hold the 16-byte bind key as 32 hex digits`, { keyPath: `devices[${i}].ble.bind_key_file` });
+  return Buffer.from(text, 'hex');
+}
+
+function serialDevice(d: Config['devices'][number], i: number, profile: Profile, hubClock: Clock): ConfiguredDevice {
+    if (!profile.serial) throw new TypeError('a serial profile has its serial setup');
     const s = d.serial ?? {};
     const usb = s.usb ? { vendorId: s.usb.vendor_id, productId: s.usb.product_id, serialNumber: s.usb.serial_number } : s.path === undefined ? profile.match.usb : undefined;
     const fixedPath = s.path ?? (usb ? undefined : profile.match.path);
@@ -87,15 +113,14 @@ export async function configuredDevices(config: Config, log: Logger, hubClock: C
       stopBits: s.stop_bits ?? profile.serial.stopBits,
     };
     return { subject: d.subject!, profile, transport: (listener: TransportListener) => new SerialTransport(options, hubClock, listener) };
-  });
 }
 
 /** The hub's options from a validated config: the one mapping `run` and `demo` share. */
 export async function hubOptionsFrom(config: Config, parts: { key: HubKey; clock: SystemClock; log: Logger }): Promise<HubOptions> {
   const subjects = config.subjects.map((s) => s.ref);
-  const devices = await configuredDevices(config, parts.log, parts.clock);
+  const { serial: devices, ble } = await configuredDevices(config, parts.log, parts.clock);
   const e = config.embeddings;
-  const encoders = devices.length > 0 && e.enabled === 'on'
+  const encoders = devices.length + ble.length > 0 && e.enabled === 'on'
     ? { set: await EncoderSet.load([SHIPPED_ENCODERS_DIR, ...e.dirs], parts.log, { intraOpThreads: e.intra_op_threads }), options: { encoding: e.encoding, minQuality: e.min_quality } }
     : undefined;
   return {
@@ -107,11 +132,19 @@ export async function hubOptionsFrom(config: Config, parts: { key: HubKey; clock
     inflight: config.publish.inflight,
     outbox: { quotaBytes: config.outbox.quota_mb * 1024 * 1024, sync: config.outbox.sync, maxBatch: config.outbox.max_batch },
     subjects,
-    source: devices.length > 0
+    source: devices.length + ble.length > 0
       ? new DeviceSource({
         devices, windowMs: config.windows.length_s * 1000, graceMs: config.windows.grace_s * 1000,
         minCoverage: config.windows.min_coverage, clock: parts.clock, log: parts.log,
         ...(encoders ? { encoders } : {}),
+        ble: {
+          devices: ble,
+          load: () => loadNoble(),
+          central: {
+            maxConnections: config.ble.max_connections, maxConnecting: config.ble.max_connecting,
+            stepTimeoutMs: config.ble.step_timeout_s * 1000, backoffMaxMs: config.ble.backoff_max_s * 1000,
+          },
+        },
       })
       : new SimulatedSource({
         subjects: config.source.simulated.subjects ? [...config.source.simulated.subjects] : subjects,

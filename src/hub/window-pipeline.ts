@@ -69,6 +69,11 @@ export class WindowPipeline {
     if (subject !== undefined) this.#streams.add(subject, samples);
   }
 
+  /** Frames name the device under `key` by `deviceId` from now on. */
+  rename(key: string, deviceId: string): void {
+    this.#windows.rename(key, deviceId);
+  }
+
   gap(deviceId: string): void {
     this.#windows.gap(deviceId);
   }

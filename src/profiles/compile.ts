@@ -10,7 +10,7 @@ import { FRAMINGS } from '../transports/serial/framing/registry.js';
 import { DECODE_ERRORS, rejected, type DecodedPacket, type DecodedValue, type DecodeIssue, type PacketDecoder } from './decoded.js';
 import { builtinDecoder, builtinDecoderNames } from './decoders/registry.js';
 import { compileLayout, describeLayout, LayoutOptionError } from './layout/layout.js';
-import type { ChannelInfo, DeviceTimeSpec, Profile, ProfileDecode, ProfileSample, SerialSetup } from './profile.js';
+import type { BleSetup, ChannelInfo, DeviceTimeSpec, Profile, ProfileDecode, ProfileSample, SerialSetup } from './profile.js';
 import { DecodingSchema, LINES_SCHEMAS, type ChannelSpec, type DecodingSpec, type FramingSpec, type LinesSpec, type ProfileFile } from './schema.js';
 import { isLineError, type LineParser } from './text/line-common.js';
 import { compileLineParser, lineFieldNames, type LineParserOptions } from './text/line-parser.js';
@@ -303,6 +303,13 @@ export function compileProfile(p: ProfileFile, file: string, problems: Problems)
   } else if (p.ble) {
     problems.add('PROFILE_INVALID', `a 'ble' section is only for transport ble, not ${p.transport}`, ['ble'], 'key');
   }
+  if (p.match?.ble?.name !== undefined) {
+    try {
+      new RegExp(p.match.ble.name);
+    } catch (e) {
+      problems.add('PROFILE_INVALID', `not a regular expression: ${(e as Error).message}`, ['match', 'ble', 'name']);
+    }
+  }
   if (p.transport !== 'serial' && p.match?.serial) problems.add('PROFILE_INVALID', 'match.serial is only for serial profiles', ['match', 'serial'], 'key');
   if (p.transport === 'serial' && p.match?.ble) problems.add('PROFILE_INVALID', 'match.ble is only for BLE profiles', ['match', 'ble'], 'key');
   checkExamples(p, sources, problems, decodingsOk);
@@ -324,6 +331,7 @@ export function compileProfile(p: ProfileFile, file: string, problems: Problems)
     channels,
     sources,
     serial,
+    ble: p.transport === 'serial' ? undefined : bleSetup(p),
     match: {
       path: p.match?.serial?.path,
       usb: usb ? { vendorId: normalHex(usb.vendor_id), productId: usb.product_id === undefined ? undefined : normalHex(usb.product_id), serialNumber: usb.serial_number } : undefined,
@@ -335,6 +343,23 @@ export function compileProfile(p: ProfileFile, file: string, problems: Problems)
       if (!d) return unknownSource(source!, sources);
       return toSamples(d.decode(bytes, context), d);
     },
+  };
+}
+
+const uuid = (u: string) => u.toLowerCase().replace(/-/g, '');
+
+function bleSetup(p: ProfileFile): BleSetup {
+  const m = p.match?.ble;
+  return {
+    match: m && {
+      ...(m.services ? { services: m.services.map(uuid) } : {}),
+      ...(m.name !== undefined ? { name: m.name } : {}),
+      ...(m.manufacturer_id !== undefined ? { manufacturerId: m.manufacturer_id } : {}),
+      ...(m.service_data ? { serviceData: uuid(m.service_data) } : {}),
+    },
+    subscribe: (p.ble?.subscribe ?? []).map(uuid),
+    reads: (p.ble?.read ?? []).map((r) => ({ characteristic: uuid(r.characteristic), everyMs: r.every_s * 1000 })),
+    writes: (p.ble?.write ?? []).map((w) => ({ characteristic: uuid(w.characteristic), bytes: Buffer.from(w.hex.replace(/[\s:]/g, ''), 'hex') })),
   };
 }
 

@@ -63,6 +63,14 @@ export interface UsbMatch {
   readonly serialNumber: string | undefined;
 }
 
+/** A BLE profile's match rules and what to do once connected; UUIDs lowercase without dashes. */
+export interface BleSetup {
+  readonly match: { readonly services?: readonly string[]; readonly name?: string; readonly manufacturerId?: number; readonly serviceData?: string } | undefined;
+  readonly subscribe: readonly string[];
+  readonly reads: ReadonlyArray<{ readonly characteristic: string; readonly everyMs: number }>;
+  readonly writes: ReadonlyArray<{ readonly characteristic: string; readonly bytes: Uint8Array }>;
+}
+
 export interface Profile {
   readonly id: string;
   readonly version: string;
@@ -74,6 +82,8 @@ export interface Profile {
   /** The sources it decodes ('line', 'frame', a characteristic UUID, 'advert'); the first is the default. */
   readonly sources: readonly string[];
   readonly serial: SerialSetup | undefined;
+  /** For ble and ble-advert profiles. */
+  readonly ble: BleSetup | undefined;
   readonly match: { readonly path: string | undefined; readonly usb: UsbMatch | undefined };
   readonly deviceTime: DeviceTimeSpec | undefined;
   readonly examples: readonly ExampleSpec[];

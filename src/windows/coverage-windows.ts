@@ -29,7 +29,7 @@ interface ChannelCount {
 }
 
 interface DeviceState {
-  readonly device: WindowDevice;
+  device: WindowDevice;
   readonly channels: Map<string, ChannelCount>;
   late: number;
   gaps: number;
@@ -86,6 +86,12 @@ export class CoverageWindows {
       else if (s.wallMs < end) c.current++;
       else c.next++;
     }
+  }
+
+  /** The device under `key` is now known by `deviceId` (a BLE device bound to its address). */
+  rename(key: string, deviceId: string): void {
+    const d = this.#devices.get(key);
+    if (d) d.device = { ...d.device, deviceId };
   }
 
   /** The device was away for a while (unplugged, out of range): one gap in this window. */

@@ -23,6 +23,7 @@ test('defaults fill every key the file leaves out', async () => {
     devices: [],
     windows: { length_s: 30, grace_s: 2, min_coverage: 0.5 },
     embeddings: { enabled: 'on', encoding: 'float32', intra_op_threads: 1, min_quality: 0.5, dirs: [] },
+    ble: { max_connections: 4, max_connecting: 1, step_timeout_s: 10, backoff_max_s: 300 },
   });
 });
 

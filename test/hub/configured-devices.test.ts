@@ -20,7 +20,7 @@ test('a device matched by its profile\'s USB ids: a device id from the ids, one 
     devices: [{ profile: 'generic/bh1750-light' }, { profile: 'generic/imu6-lcrc', subject: 'b', serial: { path: '/nonexistent/ttyUSB7', baud_rate: 230400 } }],
   });
   assert.equal(config.devices[0]!.subject, 'a', 'the first subject by default');
-  const devices = await configuredDevices(config, log, clock);
+  const { serial: devices } = await configuredDevices(config, log, clock);
   const source = new DeviceSource({ devices, windowMs: 60_000, clock, log, reconnectMinMs: 20, reconnectMaxMs: 40 });
   t.after(() => source.stop());
   source.start(async () => {});

@@ -1,0 +1,163 @@
+/**
+ * The hub's BLE devices: the central over noble (loaded only when a device needs it), each
+ * device's packets through its profile with its address and key as decode context, and BTHome
+ * counters checked against replay. Without an adapter, or without the right to use it, one line
+ * says so and the rest of the hub runs on.
+ */
+import type { DeviceInfo } from '../frames/codec.js';
+import type { Clock } from '../ops/clock.js';
+import type { Logger } from '../ops/log.js';
+import { isFreshCounter } from '../profiles/decoders/bthome.js';
+import { PacketReader, type ReaderStats } from '../profiles/packet-reader.js';
+import type { Profile } from '../profiles/profile.js';
+import type { TimedSample } from '../profiles/timing.js';
+import { BleCentral, nobleUuid, type BleTarget } from '../transports/ble/ble-central.js';
+import type { NobleLoad } from '../transports/ble/load-noble.js';
+
+export interface ConfiguredBleDevice {
+  readonly subject: string;
+  readonly profile: Profile;
+  readonly address?: string | undefined;
+  /** BTHome bind key: with one, unencrypted packets are refused. */
+  readonly key?: Uint8Array | undefined;
+}
+
+export interface BleDevicesOptions {
+  readonly devices: readonly ConfiguredBleDevice[];
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly load: () => Promise<NobleLoad>;
+  readonly central?: { maxConnections?: number; maxConnecting?: number; stepTimeoutMs?: number; backoffMinMs?: number; backoffMaxMs?: number };
+  readonly onSamples: (key: string, samples: TimedSample[]) => void;
+  readonly onGap: (key: string) => void;
+  /** The device under `key` is now known by this id (bound to its address). */
+  readonly onBound: (key: string, deviceId: string) => void;
+}
+
+interface Running {
+  readonly key: string;
+  readonly config: ConfiguredBleDevice;
+  readonly reader: PacketReader;
+  lastCounter: number | undefined;
+}
+
+export const DECODE_REPLAYED = 'DECODE_REPLAYED';
+
+/** The key a configured BLE device is known by until (and unless) it is bound to an address. */
+export function bleDeviceKey(d: ConfiguredBleDevice, index: number): string {
+  return d.address ? `ble:${d.address.toLowerCase()}` : `ble:${d.profile.id}#${index + 1}`;
+}
+
+export class BleDevices {
+  readonly #o: BleDevicesOptions;
+  readonly #running: Running[];
+  #central: BleCentral | undefined;
+  #unavailable: string | undefined;
+
+  constructor(options: BleDevicesOptions) {
+    this.#o = options;
+    this.#running = options.devices.map((config, i) => {
+      const r: Running = {
+        key: bleDeviceKey(config, i),
+        config,
+        lastCounter: undefined,
+        reader: new PacketReader({
+          profile: config.profile,
+          onSamples: () => {},
+          onIssue: (issue) => options.log.debug({ device: r.key, code: issue.code, message: issue.message }, 'bad BLE packet'),
+          admit: (decoded) => this.#admit(r, decoded.values),
+        }),
+      };
+      return r;
+    });
+  }
+
+  get keys(): string[] {
+    return this.#running.map((r) => r.key);
+  }
+
+  /** A BTHome counter must move forward: a replayed packet would repeat or go back. */
+  #admit(r: Running, values: Readonly<Record<string, unknown>>): { code: string; message: string } | undefined {
+    const counter = values.counter;
+    if (typeof counter !== 'number') return undefined;
+    if (!isFreshCounter(r.lastCounter, counter)) return { code: DECODE_REPLAYED, message: `counter ${counter} is not after ${r.lastCounter}: a replayed packet` };
+    r.lastCounter = counter;
+    return undefined;
+  }
+
+  async start(): Promise<void> {
+    if (this.#running.length === 0) return;
+    const loaded = await this.#o.load();
+    if ('unavailable' in loaded) {
+      this.#unavailable = loaded.unavailable;
+      this.#o.log.warn(`BLE unavailable: ${loaded.unavailable}; serial devices keep running`);
+      return;
+    }
+    const targets: BleTarget[] = this.#running.map((r) => {
+      const p = r.config.profile;
+      const m = p.ble?.match;
+      return {
+        key: r.key,
+        kind: p.transport === 'ble-advert' ? 'advert' : 'connect',
+        ...(r.config.address ? { address: r.config.address } : {}),
+        match: {
+          ...(m?.services ? { services: m.services.map(nobleUuid) } : {}),
+          ...(m?.name ? { name: new RegExp(m.name) } : {}),
+          ...(m?.manufacturerId !== undefined ? { manufacturerId: m.manufacturerId } : {}),
+          ...(m?.serviceData ? { serviceData: nobleUuid(m.serviceData) } : {}),
+        },
+        subscribe: p.ble?.subscribe ?? [],
+        reads: p.ble?.reads ?? [],
+        writes: p.ble?.writes ?? [],
+      };
+    });
+    const byKey = new Map(this.#running.map((r) => [r.key, r]));
+    const c = this.#o.central ?? {};
+    this.#central = new BleCentral(loaded.noble, targets, {
+      clock: this.#o.clock,
+      log: this.#o.log,
+      ...c,
+      onPacket: (packet) => {
+        const r = byKey.get(packet.key)!;
+        if (!r.key.startsWith(`ble:${packet.address}`) && !this.#bound.has(r.key)) {
+          this.#bound.add(r.key);
+          this.#o.onBound(r.key, `ble:${packet.address}`);
+        }
+        const context = { address: packet.address, ...(r.config.key ? { key: r.config.key } : {}) };
+        const samples = r.reader.packet(packet.bytes, packet, packet.source, context);
+        if (samples.length > 0) this.#o.onSamples(r.key, samples);
+      },
+      onGap: (gap) => {
+        byKey.get(gap.key)?.reader.gap();
+        this.#o.onGap(gap.key);
+      },
+    });
+    this.#central.start();
+  }
+
+  readonly #bound = new Set<string>();
+
+  describe(): DeviceInfo[] {
+    const status = new Map((this.#central?.describe() ?? []).map((s) => [s.key, s]));
+    return this.#running.map((r) => {
+      const s = status.get(r.key);
+      return {
+        device_id: s?.address ? `ble:${s.address}` : r.key,
+        profile_id: r.config.profile.id,
+        subject_ref: r.config.subject,
+        state: this.#unavailable ? 'ble-unavailable' : s ? (s.state === 'streaming' ? 'connected' : s.state) : 'searching',
+        ...(s?.rssi !== undefined ? { rssi: s.rssi } : {}),
+        battery: -1,
+      };
+    });
+  }
+
+  stats(): Array<{ device: string; state: string; failures: number } & ReaderStats> {
+    const status = new Map((this.#central?.describe() ?? []).map((s) => [s.key, s]));
+    return this.#running.map((r) => ({ device: r.key, state: status.get(r.key)?.state ?? 'searching', failures: status.get(r.key)?.failures ?? 0, ...r.reader.snapshot() }));
+  }
+
+  async stop(): Promise<void> {
+    await this.#central?.stop();
+  }
+}
