@@ -298,7 +298,9 @@ export function compileProfile(p: ProfileFile, file: string, problems: Problems)
   if (p.transport === 'ble') {
     if (!p.ble?.subscribe?.length && !p.ble?.read?.length) problems.add('PROFILE_INVALID', "a BLE profile needs a 'ble' section that subscribes to or reads a characteristic", p.ble ? ['ble'] : [], 'key');
     for (const [i, uuid] of (p.ble?.subscribe ?? []).entries()) {
-      if (!sources.includes(uuid.toLowerCase().replace(/-/g, ''))) problems.add('PROFILE_INVALID', `no decoding has source '${uuid}' for the notifications it subscribes to; sources: ${sources.join(', ')}`, ['ble', 'subscribe', i]);
+      const written = (p.ble?.write ?? []).some((w) => w.characteristic.toLowerCase().replace(/-/g, '') === uuid.toLowerCase().replace(/-/g, ''));
+      // A control point is subscribed to for its responses, and written to; it has no samples.
+      if (!written && !sources.includes(uuid.toLowerCase().replace(/-/g, ''))) problems.add('PROFILE_INVALID', `no decoding has source '${uuid}' for the notifications it subscribes to; sources: ${sources.join(', ')}`, ['ble', 'subscribe', i]);
     }
   } else if (p.ble) {
     problems.add('PROFILE_INVALID', `a 'ble' section is only for transport ble, not ${p.transport}`, ['ble'], 'key');
@@ -316,10 +318,6 @@ export function compileProfile(p: ProfileFile, file: string, problems: Problems)
   if (problems.list.length > before) return undefined;
 
   const timed = decodings.filter((d) => d.time !== undefined);
-  if (timed.length > 0 && timed.length < decodings.length) {
-    problems.add('PROFILE_INVALID', 'either every decoding reads a device time or none does', ['decode'], 'key');
-    return undefined;
-  }
   const bySource = new Map(decodings.map((d) => [d.source, d]));
   const usb = p.match?.serial?.usb;
   return {
@@ -400,7 +398,7 @@ function toSamples(packet: DecodedPacket, d: CompiledDecoding): ProfileDecode {
     const f = d.timeField;
     deviceTimes = d.fields.get(f) ? packet.rows.map((row) => numberOrUndefined(row[f])) : [numberOrUndefined(packet.values[f])];
   }
-  return { samples, errors, rows, deviceTimes, skipped: false, values: packet.values };
+  return { samples, errors, rows, deviceTimes, deviceTime: d.time, skipped: false, values: packet.values };
 }
 
 function numberOrUndefined(v: DecodedValue | undefined): number | undefined {

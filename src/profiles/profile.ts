@@ -38,6 +38,8 @@ export interface ProfileDecode {
    * In the unit the profile declares.
    */
   readonly deviceTimes: readonly (number | undefined)[] | undefined;
+  /** How to read deviceTimes: the decoding's `time` spec (each decoding may have its own). */
+  readonly deviceTime?: DeviceTimeSpec | undefined;
   /** The line was a CSV header, skipped: no samples, and not an error. */
   readonly skipped: boolean;
   /** The packet's own decoded values (before channel mapping), for checks across packets (a BTHome counter). */

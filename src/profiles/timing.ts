@@ -65,7 +65,7 @@ export class SampleTimer {
   time(decoded: ProfileDecode, at: Arrival): TimedSample[] {
     const out: TimedSample[] = [];
     const wallOffset = at.wallMs - at.monoMs;
-    const deviceTime = this.#profile.deviceTime;
+    const deviceTime = decoded.deviceTime;
     const rows = decoded.rows;
     const first = this.#first;
     first.clear();

@@ -328,7 +328,7 @@ function readSint(bytes: Uint8Array, at: number, size: number): number {
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * Reads the objects of `data` (plain text: the objects only). `base` is where data[0] sits in
+ * Reads the objects of `data` (the objects only, decrypted if they were encrypted). `base` is where data[0] sits in
  * the packet the decoder was given, for the byte offsets in messages. Returns the issues found;
  * values go into `values`. A DECODE_SHORT issue means the packet must be rejected.
  */
@@ -358,11 +358,9 @@ function readObjects(data: Uint8Array, base: number, values: Record<string, Deco
     });
     const variable = object.kind === 'text' || object.kind === 'raw' || object.kind === 'command';
     if (fixedEnd > data.length) return { issues, short: short(object.size, variable ? 'header' : 'value') };
-    let end = fixedEnd;
-    let extra = 0;
-    if (object.kind === 'text' || object.kind === 'raw') extra = data[start]!;
-    else if (object.kind === 'command') extra = data[start]! & 0x1f; // high 3 bits reserved
-    end = fixedEnd + extra;
+    // The variable kinds' length byte; the command's high 3 bits are reserved.
+    const extra = !variable ? 0 : object.kind === 'command' ? data[start]! & 0x1f : data[start]!;
+    const end = fixedEnd + extra;
     if (end > data.length) return { issues, short: short(object.size + extra, 'header and data') };
 
     const n = (seen.get(object.name) ?? 0) + 1;
@@ -503,8 +501,8 @@ function decodeBthome(bytes: Uint8Array, context: DecodeContext | undefined, req
     counter = r.counter;
   } else {
     if (requireEncryption || hasKey) {
-      const why = requireEncryption ? 'the profile requires encryption' : "this device has a bind key";
-      return rejected(DECODE_ERRORS.INVALID, `${why}; an unencrypted packet is refused (anyone can send one with the device's address)`, {
+      const why = requireEncryption ? 'the profile requires encryption' : 'the config gives its key';
+      return rejected(DECODE_ERRORS.INVALID, `this device has a key (${why}); an unencrypted packet is refused, since anyone can send one with the device's address`, {
         field: 'device_information',
         byteOffset: 0,
       });

@@ -141,7 +141,7 @@ export function pmdStartCommand(type: PmdMeasurementName, settings: PmdStartSett
   const supported = H10_SETTINGS[type];
   const rate = oneOf('sampleRateHz', settings.sampleRateHz, supported.sampleRateHz, type);
   const resolution = oneOf('resolutionBits', settings.resolutionBits, supported.resolutionBits, type);
-  const out = [PMD_OP.start, PMD_MEASUREMENT[type]];
+  const out: number[] = [PMD_OP.start, PMD_MEASUREMENT[type]];
   if (type === 'acc') {
     out.push(...setting16(PMD_SETTING.range, oneOf('rangeG', settings.rangeG, H10_SETTINGS.acc.rangeG, type)));
   } else if (settings.rangeG !== undefined) {
@@ -358,10 +358,10 @@ function accRaw(bytes: Uint8Array, size: number): Rows | DecodedPacket {
  * parseDeltaFramesAll): a reference sample (3 axes, signed LE, 16 bits each), then blocks of
  * [bit width: u8][sample count: u8][count x 3 deltas of `width` bits, packed LSB first from the
  * block's first byte, x then y then z per sample, the block padded to a whole byte]. Each delta
- * is two's complement in `width` bits and is added to the previous sample. `scale` turns counts
+ * is two's complement in `width` bits and is added to the previous sample. `toG` turns counts
  * into g.
  */
-function accDelta(bytes: Uint8Array, scale: number): Rows | DecodedPacket {
+function accDelta(bytes: Uint8Array, toG: (counts: number) => number): Rows | DecodedPacket {
   const refSize = ACC_DELTA_RESOLUTION_BITS / 8;
   const refEnd = HEADER_BYTES + AXES * refSize;
   if (bytes.length < refEnd) {
@@ -370,7 +370,7 @@ function accDelta(bytes: Uint8Array, scale: number): Rows | DecodedPacket {
   let x = signedLe(bytes, HEADER_BYTES, refSize);
   let y = signedLe(bytes, HEADER_BYTES + refSize, refSize);
   let z = signedLe(bytes, HEADER_BYTES + 2 * refSize, refSize);
-  const rows: Rows = [{ acc_x: x * scale, acc_y: y * scale, acc_z: z * scale }];
+  const rows: Rows = [{ acc_x: toG(x), acc_y: toG(y), acc_z: toG(z) }];
   let at = refEnd;
   while (at < bytes.length) {
     const width = bytes[at]!;
@@ -397,7 +397,7 @@ function accDelta(bytes: Uint8Array, scale: number): Rows | DecodedPacket {
       x += read();
       y += read();
       z += read();
-      rows.push({ acc_x: x * scale, acc_y: y * scale, acc_z: z * scale });
+      rows.push({ acc_x: toG(x), acc_y: toG(y), acc_z: toG(z) });
     }
     at = data + blockBytes;
   }
@@ -411,6 +411,8 @@ function timed(rows: Rows, lastMs: number, rateHz: number): Rows {
   for (let i = 0; i <= last; i++) rows[i]!['t_ms'] = lastMs - (last - i) * period;
   return rows;
 }
+
+const mgToG = (mg: number): number => mg / 1000;
 
 /** The decoder, with its options read. */
 export function compilePolarPmd(options: PolarPmdOptions): PacketDecoder {
@@ -433,12 +435,12 @@ export function compilePolarPmd(options: PolarPmdOptions): PacketDecoder {
       if (!compressed && type <= 2) {
         rows = accRaw(bytes, type + 1);
       } else if (compressed && type === 1) {
-        rows = accDelta(bytes, 1 / 1000);
+        rows = accDelta(bytes, mgToG);
       } else if (compressed && type === 0) {
         if (accFactor === undefined) {
           return invalid('ACC delta frame type 0x80 at byte 9 holds counts that only the device\'s conversion factor turns into g; set the option acc_factor', 9, 'frame_type');
         }
-        rows = accDelta(bytes, accFactor);
+        rows = accDelta(bytes, (counts) => counts * accFactor);
       } else {
         return invalid(`ACC frame type ${hex2(frameType)} at byte 9 is not decoded; polar/pmd decodes 0x00, 0x01, 0x02 (raw 8, 16, 24 bits), 0x80 and 0x81 (delta)`, 9, 'frame_type');
       }
