@@ -111,6 +111,22 @@ export function nobleUuid(uuid: string): string {
   return uuid.toLowerCase().replace(/-/g, '');
 }
 
+/**
+ * Whether two UUIDs are the same. noble writes a 16-bit UUID in attribute and advertised service
+ * lists without leading zeros ('a00' for 0x0A00) but in service data with four digits.
+ */
+export function sameUuid(a: string, b: string): boolean {
+  const x = nobleUuid(a);
+  const y = nobleUuid(b);
+  if (x.length <= 4 && y.length <= 4) return parseInt(x, 16) === parseInt(y, 16);
+  return x === y;
+}
+
+/** How noble's Linux bindings write an attribute UUID: 16-bit ones without leading zeros. */
+function attributeUuid(uuid: string): string {
+  return uuid.length <= 4 ? parseInt(uuid, 16).toString(16) : uuid;
+}
+
 class StepTimeout extends Error {}
 
 export class BleCentral {
@@ -181,13 +197,13 @@ export class BleCentral {
     if (d.address !== undefined) return addr === d.address;
     const m = d.target.match;
     const ad = p.advertisement ?? {};
-    if (m.services && !m.services.some((s) => (ad.serviceUuids ?? []).includes(nobleUuid(s)))) return false;
+    if (m.services && !m.services.some((s) => (ad.serviceUuids ?? []).some((u) => sameUuid(u, s)))) return false;
     if (m.name && !m.name.test(ad.localName ?? '')) return false;
     if (m.manufacturerId !== undefined) {
       const md = ad.manufacturerData;
       if (!md || md.length < 2 || md.readUInt16LE(0) !== m.manufacturerId) return false;
     }
-    if (m.serviceData && !(ad.serviceData ?? []).some((s) => s.uuid === nobleUuid(m.serviceData!))) return false;
+    if (m.serviceData && !(ad.serviceData ?? []).some((s) => sameUuid(s.uuid, m.serviceData!))) return false;
     // Bound devices are not taken twice.
     return !this.#devices.some((o) => o !== d && o.address === addr);
   }
@@ -214,7 +230,7 @@ export class BleCentral {
     const want = d.target.match.serviceData === undefined ? undefined : nobleUuid(d.target.match.serviceData);
     const now = { monoMs: this.#o.clock.monoMs(), wallMs: this.#o.clock.wallMs() };
     for (const s of p.advertisement.serviceData ?? []) {
-      if (want !== undefined && s.uuid !== want) continue;
+      if (want !== undefined && !sameUuid(s.uuid, want)) continue;
       const last = d.lastAdvert;
       if (last && last.bytes.equals(s.data) && now.monoMs - last.monoMs < (this.#o.advertRepeatMs ?? 5000)) continue;
       d.lastAdvert = { bytes: Buffer.from(s.data), monoMs: now.monoMs };
@@ -273,8 +289,13 @@ export class BleCentral {
       });
       d.state = 'discovering';
       const wanted = [...new Set([...d.target.subscribe, ...d.target.reads.map((r) => r.characteristic), ...d.target.writes.map((w) => w.characteristic)])];
-      const { characteristics } = await this.#step(d, attempt, 'service discovery', p.discoverSomeServicesAndCharacteristicsAsync([], wanted));
-      const byUuid = new Map(characteristics.map((c) => [c.uuid, c]));
+      const { characteristics } = await this.#step(d, attempt, 'service discovery', p.discoverSomeServicesAndCharacteristicsAsync([], wanted.map(attributeUuid)));
+      // Keyed by the profile's spelling of each UUID, which is what the decodings are keyed by.
+      const byUuid = new Map<string, NobleCharacteristic>();
+      for (const u of wanted) {
+        const c = characteristics.find((x) => sameUuid(x.uuid, u));
+        if (c) byUuid.set(u, c);
+      }
       const missing = wanted.filter((u) => !byUuid.has(u));
       if (missing.length > 0) throw new Error(`the device has no characteristic ${missing.join(', ')}`);
       d.state = 'subscribing';
@@ -284,7 +305,7 @@ export class BleCentral {
         await this.#step(d, attempt, `subscribing to ${uuid}`, c.subscribeAsync());
       }
       for (const w of d.target.writes) await this.#step(d, attempt, `writing to ${w.characteristic}`, byUuid.get(w.characteristic)!.writeAsync(Buffer.from(w.bytes), false));
-      for (const r of d.target.reads) this.#poll(d, attempt, byUuid.get(r.characteristic)!, r.everyMs);
+      for (const r of d.target.reads) this.#poll(d, attempt, byUuid.get(r.characteristic)!, r.characteristic, r.everyMs);
       d.state = 'streaming';
       d.failures = 0;
       d.lastError = undefined;
@@ -293,19 +314,21 @@ export class BleCentral {
       if (d.awaySince) this.#gapEnded(d, this.#o.clock.monoMs());
     } catch (e) {
       if (attempt !== d.attempt || this.#stopped) return;
+      const state = p.state;
       this.#failed(d, (e as Error).message);
-      // A half-open link must not hold one of the few connections the controller has.
-      p.disconnectAsync().catch(() => {});
-      if (e instanceof StepTimeout) p.cancelConnect?.();
+      // A connect that never answered blocks every later one on Linux until it is cancelled; a
+      // half-open link must not hold one of the few connections the controller has.
+      if (state === 'connecting') p.cancelConnect?.();
+      else if (state === 'connected') p.disconnectAsync().catch(() => {});
     } finally {
       this.#maybeConnect();
     }
   }
 
-  #poll(d: Device, attempt: number, c: NobleCharacteristic, everyMs: number): void {
+  #poll(d: Device, attempt: number, c: NobleCharacteristic, source: string, everyMs: number): void {
     const read = () => {
       if (attempt !== d.attempt) return;
-      c.readAsync().then((data) => this.#packet(d, attempt, c.uuid, data), () => {});
+      c.readAsync().then((data) => this.#packet(d, attempt, source, data), () => {});
     };
     read();
     d.timers.push(setInterval(read, everyMs));
@@ -357,6 +380,11 @@ export class BleCentral {
       d.attempt++;
     }
     if (this.#adapter === 'poweredOn') await this.#noble.stopScanningAsync().catch(() => {});
-    await Promise.all(this.#devices.map((d) => (d.peripheral && d.state !== 'searching' ? d.peripheral.disconnectAsync().catch(() => {}) : undefined)));
+    // Only live links get a disconnect: the bindings answer nothing for a link that is not there.
+    // A controller that does not answer in a second is not waited for.
+    const links = this.#devices.map((d) => d.peripheral).filter((p): p is NoblePeripheral => p?.state === 'connected' || p?.state === 'connecting');
+    for (const p of links) if (p.state === 'connecting') p.cancelConnect?.();
+    const closing = Promise.all(links.filter((p) => p.state === 'connected').map((p) => p.disconnectAsync().catch(() => {})));
+    await Promise.race([closing, new Promise((r) => setTimeout(r, 1000).unref())]);
   }
 }
