@@ -69,12 +69,21 @@ export class SampleTimer {
     const rows = decoded.rows;
     const first = this.#first;
     first.clear();
+    // A packet's rows are anchored by its latest device time, which is the closest to arrival:
+    // anchoring by the first would put the later rows after their arrival.
+    if (deviceTime?.kind === 'device' && decoded.deviceTimes) {
+      let latest = -Infinity;
+      for (const t of decoded.deviceTimes) if (t !== undefined && t > latest) latest = t;
+      if (latest > -Infinity) this.#anchor(latest * UNIT_MS[deviceTime.unit], at, Math.max(...decoded.samples.map((x) => this.#periodMs.get(x.channel) ?? 0)));
+    }
     for (const s of decoded.samples) {
       let mono: number;
       const period = this.#periodMs.get(s.channel);
       if (deviceTime && decoded.deviceTimes) {
         const t = decoded.deviceTimes[s.row < 0 ? 0 : s.row];
-        mono = t === undefined ? at.monoMs : this.#fromDevice(t * UNIT_MS[deviceTime.unit], deviceTime.kind, at, wallOffset, period);
+        if (t === undefined) mono = at.monoMs;
+        else if (deviceTime.kind === 'unix') mono = t * UNIT_MS[deviceTime.unit] - wallOffset;
+        else mono = t * UNIT_MS[deviceTime.unit] + this.#offset!;
       } else if (period !== undefined) {
         let t0 = first.get(s.channel);
         if (t0 === undefined) {
@@ -101,17 +110,11 @@ export class SampleTimer {
     return arrived - expected <= Math.max(MIN_SLACK_MS, 4 * period) ? expected : arrived;
   }
 
-  #fromDevice(deviceMs: number, kind: 'device' | 'unix', at: Arrival, wallOffset: number, period: number | undefined): number {
-    if (kind === 'unix') return deviceMs - wallOffset;
-    const slack = Math.max(MIN_SLACK_MS, 4 * (period ?? 0));
-    let t = this.#offset === undefined ? undefined : deviceMs + this.#offset;
-    if (t === undefined || t < at.monoMs - slack) {
-      this.#offset = at.monoMs - deviceMs;
-      t = at.monoMs;
-    } else if (t > at.monoMs) {
-      this.#offset = at.monoMs - deviceMs;
-      t = at.monoMs;
-    }
-    return t;
+  /** Learns or corrects the device-to-hub offset from a device time that arrived `at`. */
+  #anchor(deviceMs: number, at: Arrival, period: number): void {
+    const slack = Math.max(MIN_SLACK_MS, 4 * period);
+    const t = this.#offset === undefined ? undefined : deviceMs + this.#offset;
+    if (t === undefined || t < at.monoMs - slack || t > at.monoMs) this.#offset = at.monoMs - deviceMs;
   }
+
 }

@@ -105,3 +105,22 @@ test('by device timestamp: anchored at the first sample, followed exactly, re-an
   assert.equal(t('200,1', 1000), 1000);
   assert.equal(t('240,1', 1060), 1040);
 });
+
+test('rows with device times: anchored by the latest row, so none is later than its arrival', () => {
+  const p = profile(`id: t/rows-dev
+version: 1.0.0
+title: t
+transport: serial
+serial: { framing: { kind: cobs } }
+channels:
+  - { name: acc, from: a, unit: '[g]', modality: motion, rate_hz: 100 }
+decode:
+  layout: { fields: [{ type: group, repeat: 3, fields: [{ name: t, type: u16 }, { name: a, type: i8 }] }] }
+  time: { field: t, unit: ms }
+examples: [{ name: one, hex: '0a00010b00020c0003', samples: [{ channel: acc, value: 1 }, { channel: acc, value: 2 }, { channel: acc, value: 3 }] }]
+`);
+  const timer = new SampleTimer(p);
+  // Device times 10, 20, 30 ms arrive together at 1000: the last is at 1000, the others 10 and 20 ms before.
+  const bytes = Buffer.from('0a00010b00020c0003'.replace('0b00', '1400').replace('0c00', '1e00'), 'hex');
+  assert.deepEqual(timer.time(p.decode(bytes), at(1000)).map((s) => s.monoMs), [980, 990, 1000]);
+});
