@@ -4,6 +4,7 @@
  * counters checked against replay. Without an adapter, or without the right to use it, one line
  * says so and the rest of the hub runs on.
  */
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import type { DeviceInfo } from '../frames/codec.js';
 import type { Clock } from '../ops/clock.js';
 import type { Logger } from '../ops/log.js';
@@ -32,6 +33,11 @@ export interface BleDevicesOptions {
   readonly onGap: (key: string) => void;
   /** The device under `key` is now known by this id (bound to its address). */
   readonly onBound: (key: string, deviceId: string) => void;
+  /**
+   * Where the BTHome counters are kept across restarts, so that a packet recorded before a
+   * restart cannot be replayed after it. Without one they are kept in memory only.
+   */
+  readonly countersFile?: string;
 }
 
 interface Running {
@@ -39,6 +45,8 @@ interface Running {
   readonly config: ConfiguredBleDevice;
   readonly reader: PacketReader;
   lastCounter: number | undefined;
+  /** The last battery level the device reported, for the status. */
+  battery: number | undefined;
 }
 
 export const DECODE_REPLAYED = 'DECODE_REPLAYED';
@@ -61,6 +69,7 @@ export class BleDevices {
         key: bleDeviceKey(config, i),
         config,
         lastCounter: undefined,
+        battery: undefined,
         reader: new PacketReader({
           profile: config.profile,
           onSamples: () => {},
@@ -82,11 +91,48 @@ export class BleDevices {
     if (typeof counter !== 'number') return undefined;
     if (!isFreshCounter(r.lastCounter, counter)) return { code: DECODE_REPLAYED, message: `counter ${counter} is not after ${r.lastCounter}: a replayed packet` };
     r.lastCounter = counter;
+    this.#saveCounters();
     return undefined;
+  }
+
+  #saving: Promise<void> = Promise.resolve();
+  #dirty = false;
+
+  /** Writes the counters (at most one write in flight; the latest state wins). */
+  #saveCounters(): void {
+    const file = this.#o.countersFile;
+    if (!file) return;
+    if (this.#dirty) return;
+    this.#dirty = true;
+    this.#saving = this.#saving.then(async () => {
+      this.#dirty = false;
+      const counters = Object.fromEntries(this.#running.filter((r) => r.lastCounter !== undefined).map((r) => [r.config.address ?? r.key, r.lastCounter]));
+      // Written whole then renamed over the old file: a crash leaves one or the other.
+      const tmp = `${file}.tmp`;
+      await writeFile(tmp, `${JSON.stringify(counters)}\n`, { mode: 0o600 });
+      await rename(tmp, file);
+    }).catch((e: Error) => this.#o.log.error({ err: e.message, file }, 'BTHome counters not saved'));
+  }
+
+  async #loadCounters(): Promise<void> {
+    const file = this.#o.countersFile;
+    if (!file) return;
+    let saved: Record<string, number>;
+    try {
+      saved = JSON.parse(await readFile(file, 'utf8')) as Record<string, number>;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.#o.log.warn({ err: (e as Error).message, file }, 'BTHome counters unreadable; starting without');
+      return;
+    }
+    for (const r of this.#running) {
+      const c = saved[r.config.address ?? r.key];
+      if (typeof c === 'number') r.lastCounter = c;
+    }
   }
 
   async start(): Promise<void> {
     if (this.#running.length === 0) return;
+    await this.#loadCounters();
     const loaded = await this.#o.load();
     if ('unavailable' in loaded) {
       this.#unavailable = loaded.unavailable;
@@ -125,6 +171,7 @@ export class BleDevices {
         }
         const context = { address: packet.address, ...(r.config.key ? { key: r.config.key } : {}) };
         const samples = r.reader.packet(packet.bytes, packet, packet.source, context);
+        for (const s of samples) if (s.channel === 'battery' && typeof s.value === 'number') r.battery = s.value;
         if (samples.length > 0) this.#o.onSamples(r.key, samples);
       },
       onGap: (gap) => {
@@ -147,7 +194,7 @@ export class BleDevices {
         subject_ref: r.config.subject,
         state: this.#unavailable ? 'ble-unavailable' : s ? (s.state === 'streaming' ? 'connected' : s.state) : 'searching',
         ...(s?.rssi !== undefined ? { rssi: s.rssi } : {}),
-        battery: -1,
+        battery: r.battery ?? -1,
       };
     });
   }
@@ -159,5 +206,6 @@ export class BleDevices {
 
   async stop(): Promise<void> {
     await this.#central?.stop();
+    await this.#saving;
   }
 }

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { configHash } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { HubKey } from '../frames/keys.js';
@@ -140,6 +141,7 @@ export async function hubOptionsFrom(config: Config, parts: { key: HubKey; clock
         ble: {
           devices: ble,
           load: () => loadNoble(),
+          countersFile: join(config.hub.data_dir, 'bthome-counters.json'),
           central: {
             maxConnections: config.ble.max_connections, maxConnecting: config.ble.max_connecting,
             stepTimeoutMs: config.ble.step_timeout_s * 1000, backoffMaxMs: config.ble.backoff_max_s * 1000,

@@ -372,6 +372,7 @@ export class BleCentral {
   }
 
   async stop(): Promise<void> {
+    if (this.#stopped) return;
     this.#stopped = true;
     this.#noble.removeListener('stateChange', this.#onState);
     this.#noble.removeListener('discover', this.#onDiscover);
@@ -379,12 +380,13 @@ export class BleCentral {
       this.#clearTimers(d);
       d.attempt++;
     }
-    if (this.#adapter === 'poweredOn') await this.#noble.stopScanningAsync().catch(() => {});
+    // An adapter that does not answer is not waited for: stopping must always end.
+    const answered = (p: Promise<unknown>) => Promise.race([p.catch(() => {}), new Promise((r) => setTimeout(r, 1000).unref())]);
+    if (this.#adapter === 'poweredOn') await answered(this.#noble.stopScanningAsync());
     // Only live links get a disconnect: the bindings answer nothing for a link that is not there.
     // A controller that does not answer in a second is not waited for.
     const links = this.#devices.map((d) => d.peripheral).filter((p): p is NoblePeripheral => p?.state === 'connected' || p?.state === 'connecting');
     for (const p of links) if (p.state === 'connecting') p.cancelConnect?.();
-    const closing = Promise.all(links.filter((p) => p.state === 'connected').map((p) => p.disconnectAsync().catch(() => {})));
-    await Promise.race([closing, new Promise((r) => setTimeout(r, 1000).unref())]);
+    await answered(Promise.all(links.filter((p) => p.state === 'connected').map((p) => p.disconnectAsync())));
   }
 }

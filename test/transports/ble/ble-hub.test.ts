@@ -6,6 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createCipheriv } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { BleDevices, type ConfiguredBleDevice } from '../../../src/hub/ble-devices.js';
 import { SystemClock } from '../../../src/ops/clock.js';
@@ -15,6 +17,7 @@ import type { TimedSample } from '../../../src/profiles/timing.js';
 import { loadNoble } from '../../../src/transports/ble/load-noble.js';
 import { bthomeLight, heartRateStrap, polarH10, pulseOximeter } from '../../../src/transports/simulated/ble-peripherals.js';
 import { SimulatedPeripheral, SimulatedRadio } from '../../../src/transports/simulated/ble-radio.js';
+import { tempDir } from '../../helpers/tmp.js';
 import { until } from '../../helpers/wait.js';
 
 const { profiles } = await loadProfiles([SHIPPED_PROFILES_DIR]);
@@ -30,7 +33,7 @@ interface Rig {
   of(key: string, channel: string): TimedSample[];
 }
 
-async function rig(t: { after(fn: () => Promise<void> | void): void }, devices: ConfiguredBleDevice[], peripherals: SimulatedPeripheral[], central = {}): Promise<Rig> {
+async function rig(t: { after(fn: () => Promise<void> | void): void }, devices: ConfiguredBleDevice[], peripherals: SimulatedPeripheral[], central = {}, countersFile?: string): Promise<Rig> {
   const radio = new SimulatedRadio();
   for (const p of peripherals) radio.add(p);
   const samples = new Map<string, TimedSample[]>();
@@ -46,6 +49,7 @@ async function rig(t: { after(fn: () => Promise<void> | void): void }, devices: 
     onSamples: (key, s) => samples.set(key, [...(samples.get(key) ?? []), ...s]),
     onGap: (key) => gaps.push(key),
     onBound: () => {},
+    ...(countersFile ? { countersFile } : {}),
   });
   t.after(async () => {
     await ble.stop();
@@ -151,12 +155,10 @@ test('the adapter powering off and on: said once, links dropped, scanning and st
   assert.deepEqual(r.gaps, [key]);
 });
 
-test('BTHome with a bind key: the right key decodes, a wrong key and a replayed packet are refused', TIMEOUT, async (t) => {
-  // Encrypted as bthome.io/encryption specifies: AES-CCM, nonce = MAC + D2 FC + device-info byte
-  // + counter, 4-byte tag, no associated data; written here independently of the decoder.
-  const key = Buffer.from('231d39c1d7cc1ab1aee224cd096db932', 'hex');
-  const address = 'aa:00:00:00:00:51';
-  const packet = (counter: number, lux: number, withKey = key) => {
+// Encrypted as bthome.io/encryption specifies: AES-CCM, nonce = MAC + D2 FC + device-info byte
+// + counter, 4-byte tag, no associated data; written here independently of the decoder.
+const key = Buffer.from('231d39c1d7cc1ab1aee224cd096db932', 'hex');
+function encryptedLight(address: string, counter: number, lux: number, withKey = key): Buffer {
     const info = 0x41;
     const plain = Buffer.alloc(4);
     plain[0] = 0x05;
@@ -167,7 +169,11 @@ test('BTHome with a bind key: the right key decodes, a wrong key and a replayed 
     const cipher = createCipheriv('aes-128-ccm', withKey, nonce, { authTagLength: 4 });
     const data = Buffer.concat([cipher.update(plain), cipher.final()]);
     return Buffer.concat([Buffer.from([info]), data, ctr, cipher.getAuthTag()]);
-  };
+}
+
+test('BTHome with a bind key: the right key decodes, a wrong key and a replayed packet are refused', TIMEOUT, async (t) => {
+  const address = 'aa:00:00:00:00:51';
+  const packet = (counter: number, lux: number, withKey = key) => encryptedLight(address, counter, lux, withKey);
   const queue = [packet(10, 100), packet(11, 200, Buffer.alloc(16, 7)), packet(10, 100), packet(12, 300)];
   let current = queue[0]!;
   const sensor = new SimulatedPeripheral({ address, connectable: false, advertIntervalMs: 40, advertisement: () => ({ serviceData: [{ uuid: 'fcd2', data: current }] }) });
@@ -193,4 +199,24 @@ test('an unencrypted packet from a device with a key is refused', TIMEOUT, async
   await until(() => r.ble.stats()[0]!.packets >= 2, 'packets');
   assert.equal(r.samples.size, 0);
   assert.ok((r.ble.stats()[0]!.issues.DECODE_INVALID ?? 0) >= 2);
+});
+
+test('the BTHome counter survives a restart: a packet heard before it is refused after it', TIMEOUT, async (t) => {
+  const dir = await tempDir(t);
+  const file = join(dir, 'bthome-counters.json');
+  const address = 'aa:00:00:00:00:71';
+  let current = encryptedLight(address, 500, 42);
+  const device = () => new SimulatedPeripheral({ address, connectable: false, advertIntervalMs: 40, advertisement: () => ({ serviceData: [{ uuid: 'fcd2', data: current }] }) });
+  const first = await rig(t, [{ subject: 's', profile: profile('bthome/v2'), address, key }], [device()], {}, file);
+  await until(() => first.of(first.ble.keys[0]!, 'illuminance').length === 1, 'the packet');
+  await first.ble.stop();
+  first.radio.close();
+  assert.deepEqual(JSON.parse(await readFile(file, 'utf8')), { [address]: 500 });
+  // The same packet, replayed to a restarted hub.
+  const second = await rig(t, [{ subject: 's', profile: profile('bthome/v2'), address, key }], [device()], {}, file);
+  await until(() => second.ble.stats()[0]!.packets >= 1, 'the replay to be heard');
+  assert.equal(second.samples.size, 0);
+  assert.equal(second.ble.stats()[0]!.issues.DECODE_REPLAYED, 1);
+  current = encryptedLight(address, 501, 43);
+  await until(() => second.of(second.ble.keys[0]!, 'illuminance').length === 1, 'the next real packet');
 });
