@@ -11,6 +11,9 @@ import { createLogger, type Logger, type LogLevel } from '../ops/log.js';
 import { loadProfiles, SHIPPED_PROFILES_DIR } from '../profiles/load.js';
 import { DEVICE_OUTPUTS } from '../transports/simulated/device-outputs.js';
 import { SimulatedTransport } from '../transports/simulated/simulated-transport.js';
+import { loadNoble } from '../transports/ble/load-noble.js';
+import { bthomeLight, heartRateStrap, polarH10, pulseOximeter } from '../transports/simulated/ble-peripherals.js';
+import { SimulatedRadio } from '../transports/simulated/ble-radio.js';
 import type { TransportListener } from '../transports/transport.js';
 import { DeviceSource } from '../hub/device-source.js';
 import { EncoderSet, SHIPPED_ENCODERS_DIR } from '../embeddings/encoder-set.js';
@@ -22,25 +25,45 @@ import { untilSignal } from './signals.js';
 
 const HUB_ID = 'demo-hub';
 
-/** The shipped serial devices the demo simulates, each through its real profile. */
-const DEMO_DEVICES = ['generic/pulse-oximeter-nmea', 'generic/respiration-belt-csv', 'generic/imu6-lcrc', 'generic/bh1750-light'];
+/**
+ * What the demo simulates, through the real byte formats, transports and decoders. The first
+ * subject wears a Polar H10 (heart rate, RR, ECG, accelerometer) and a BLE pulse oximeter and has
+ * a serial respiration belt; the second wears a heart-rate strap and has a serial IMU and a
+ * BTHome light sensor by the bed.
+ */
+const SERIAL_DEMO: ReadonlyArray<[subject: 0 | 1, profile: string]> = [[0, 'generic/respiration-belt-csv'], [1, 'generic/imu6-lcrc']];
 
-/** Simulated devices speaking their real byte formats, read through the real profiles, windows and features. */
-async function simulatedDevices(subject: string, windowMs: number, clock: SystemClock, log: Logger): Promise<DeviceSource> {
+/** Simulated devices speaking their real byte formats, read through the real profiles, windows and features; BLE through the real noble over a simulated radio. */
+async function simulatedDevices(subjects: readonly [string, string], windowMs: number, clock: SystemClock, log: Logger): Promise<{ source: DeviceSource; radio: SimulatedRadio }> {
   const { profiles } = await loadProfiles([SHIPPED_PROFILES_DIR]);
-  const devices = DEMO_DEVICES.map((id) => ({
-    subject,
+  const devices = SERIAL_DEMO.map(([subject, id]) => ({
+    subject: subjects[subject],
     profile: profiles.get(id)!,
     transport: (l: TransportListener) => new SimulatedTransport(id.split('/')[1]!, DEVICE_OUTPUTS[id]!(), clock, l),
   }));
+  const radio = new SimulatedRadio();
+  radio.add(polarH10({ address: 'a0:9e:1a:00:00:01' }));
+  radio.add(pulseOximeter({ address: 'a0:9e:1a:00:00:02' }));
+  radio.add(heartRateStrap({ address: 'a0:9e:1a:00:00:03' }));
+  radio.add(bthomeLight({ address: 'a0:9e:1a:00:00:04' }));
+  const ble = [
+    { subject: subjects[0], profile: profiles.get('polar/h10')!, address: 'a0:9e:1a:00:00:01' },
+    { subject: subjects[0], profile: profiles.get('bluetooth-sig/pulse-oximeter')!, address: 'a0:9e:1a:00:00:02' },
+    { subject: subjects[1], profile: profiles.get('bluetooth-sig/heart-rate')!, address: 'a0:9e:1a:00:00:03' },
+    { subject: subjects[1], profile: profiles.get('bthome/v2')!, address: 'a0:9e:1a:00:00:04' },
+  ];
   const encoders = { set: await EncoderSet.load([SHIPPED_ENCODERS_DIR], log, { intraOpThreads: 1 }), options: { encoding: 'float16' as const, minQuality: 0.5 } };
-  return new DeviceSource({ devices, windowMs, graceMs: Math.min(1000, windowMs / 5), clock, log, encoders });
+  const source = new DeviceSource({ devices, windowMs, graceMs: Math.min(1000, windowMs / 5), clock, log, encoders, ble: { devices: ble, load: () => loadNoble(radio) } });
+  return { source, radio };
 }
-const SUBJECT = 'demo-subject';
+
+const SUBJECTS = ['demo-subject', 'demo-subject-2'] as const;
 
 /**
- * twinedge demo: simulated devices (a pulse oximeter, a respiration belt, an IMU, a light sensor)
- * writing their real byte formats, read through the shipped profiles, windows and features, then
+ * twinedge demo: simulated devices (serial: a respiration belt, an IMU; BLE, through the real
+ * noble over a simulated radio: a Polar H10, a heart-rate strap, a pulse oximeter, a BTHome light
+ * sensor) in their real byte formats, read through the shipped profiles, windows, features and
+ * encoders, then
  * the real frames, outbox and publisher, to an embedded broker (or --broker), and the reference
  * receiver printing each verified frame in one line on stdout. Logs go to stderr so the frames
  * stay readable.
@@ -65,14 +88,15 @@ export async function main(argv: string[]): Promise<number> {
   const brokerUrl = values.broker ?? (broker = await startEmbeddedBroker()).url;
   const config = defaultConfig({
     hub: { id: HUB_ID, data_dir: join(dataDir, 'hub'), clock_sync: 'auto' },
-    subjects: [{ ref: SUBJECT }],
+    subjects: SUBJECTS.map((ref) => ({ ref })),
     broker: { url: brokerUrl, reconnect_max_ms: 10_000 },
     publish: { inflight: 256 },
     outbox: { quota_mb: 64 },
     source: { simulated: { window_s: Math.max(0.05, windowS) } },
   });
   const clock = new SystemClock(config.hub.clock_sync);
-  const hub = new Hub({ ...(await hubOptionsFrom(config, { key, clock, log })), source: await simulatedDevices(SUBJECT, Math.max(0.05, windowS) * 1000, clock, log) });
+  const simulated = await simulatedDevices(SUBJECTS, Math.max(0.05, windowS) * 1000, clock, log);
+  const hub = new Hub({ ...(await hubOptionsFrom(config, { key, clock, log })), source: simulated.source });
   const receiver = new Receiver({
     brokerUrl,
     trust: new TrustStore([{ hubId: HUB_ID, publicKey: key.publicKey, source: 'demo key' }]),
@@ -103,6 +127,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } finally {
     await hub.stop().catch(() => {});
+    simulated.radio.close();
     await receiver.stop().catch(() => {});
     await broker?.close();
     if (ownDataDir) await rm(dataDir, { recursive: true, force: true });

@@ -34,9 +34,12 @@ export interface FeatureDefinition {
   compute(input: WindowInput): FeatureValue | undefined;
 }
 
-/** Samples present over samples expected at the nominal rate, at most 1; 0 without a rate. */
+/**
+ * Samples present over samples expected at the nominal rate, at most 1. An event channel (a
+ * broadcast sensor that speaks when it likes) has no expected count: any sample covers it.
+ */
 export function rateCoverage(ch: ChannelWindow, startMs: number, endMs: number): number {
-  if (ch.rateHz === undefined) return 0;
+  if (ch.rateHz === undefined) return ch.values.length > 0 ? 1 : 0;
   const expected = (ch.rateHz * (endMs - startMs)) / 1000;
   return expected > 0 ? Math.min(1, ch.values.length / expected) : 0;
 }

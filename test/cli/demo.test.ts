@@ -6,7 +6,7 @@ import { once } from 'node:events';
 const CLI = new URL('../../scripts/twinedge.js', import.meta.url).pathname;
 
 test('twinedge demo runs the real pipeline to an embedded broker and prints every frame verified', async () => {
-  const child = spawn(process.execPath, [CLI, 'demo', '--duration', '5', '--window', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'demo', '--duration', '8', '--window', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d));
@@ -18,11 +18,13 @@ test('twinedge demo runs the real pipeline to an embedded broker and prints ever
   assert.ok(frames.length >= 4, `a frame per one-second window (${frames.length})`);
   // The simulated IMU (100 Hz) fills every window; the oximeter and the light sensor (1 Hz) may
   // leave a window without a sample, and their features out of it.
-  for (const l of frames) assert.match(l, /^demo-hub demo-subject #\d+ cross-section .*(\(verified key [0-9a-f]{8}\))$/);
-  // The first window began before the hub did, the last is cut by the stop: only those between are whole.
-  for (const l of frames.slice(1).filter((f) => !f.includes('(partial)'))) assert.match(l, /activity\.enmo=[\d.]+mg/);
-  assert.ok(frames.some((l) => /spo2\.mean=9\d%/.test(l)), 'the oximeter decoded into spo2.mean');
-  assert.ok(frames.some((l) => /light\.mean=[\d.]+lx/.test(l)), 'the light sensor decoded into light.mean');
+  for (const l of frames) assert.match(l, /^demo-hub demo-subject(-2)? #\d+ cross-section .*(\(verified key [0-9a-f]{8}\))$/);
+  // The first windows began before the hub did, the last are cut by the stop: only those between
+  // are whole. The IMU (serial, subject 2) fills every window.
+  for (const l of frames.slice(2).filter((f) => !f.includes('(partial)') && f.includes('demo-subject-2'))) assert.match(l, /activity\.enmo=[\d.]+mg/);
+  assert.ok(frames.some((l) => /demo-subject #.*hr\.mean=[\d.]+\/min/.test(l)), 'the Polar H10 through noble decoded into hr.mean');
+  assert.ok(frames.some((l) => /spo2\.mean=9\d%/.test(l)), 'the BLE oximeter decoded into spo2.mean');
+  assert.ok(frames.some((l) => /light\.mean=[\d.]+lx/.test(l)), 'the BTHome light sensor decoded into light.mean');
   // Seqs are 1, 2, 3, ... in order.
   assert.deepEqual(frames.map((l) => Number(/#(\d+)/.exec(l)![1])), frames.map((_, i) => i + 1));
   assert.ok(lines.some((l) => /status .* online/.test(l)));
