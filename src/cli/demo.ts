@@ -7,6 +7,7 @@ import { startEmbeddedBroker, type EmbeddedBroker } from '../hub/embedded-broker
 import { hubOptionsFrom } from '../hub/from-config.js';
 import { Hub } from '../hub/hub.js';
 import { SystemClock } from '../ops/clock.js';
+import { HubState } from '../frames/codec.js';
 import { createLogger, type Logger, type LogLevel } from '../ops/log.js';
 import { loadProfiles, SHIPPED_PROFILES_DIR } from '../profiles/load.js';
 import { DEVICE_OUTPUTS } from '../transports/simulated/device-outputs.js';
@@ -108,8 +109,10 @@ export async function main(argv: string[]): Promise<number> {
     log,
   });
   let dataFrames = 0;
+  let offlineSeen = false;
   receiver.on('accepted', (f) => {
     if (f.kind !== 'status') dataFrames++;
+    else if (f.body.status?.state === HubState.OFFLINE) offlineSeen = true;
   });
   process.stdout.write(`twinedge demo: hub ${HUB_ID} (key ${key.keyId}) -> ${brokerUrl}${broker ? ' (embedded)' : ''}; a frame per ${windowS} s window; Ctrl-C to stop\n`);
   try {
@@ -117,10 +120,10 @@ export async function main(argv: string[]): Promise<number> {
     await hub.start();
     await untilSignal(durationS > 0 ? durationS * 1000 : undefined);
     await hub.stop();
-    // Let the receiver take what the hub published before it went offline.
+    // Let the receiver take what the hub published, its offline status last.
     const last = hub.stats().outbox.lastSeq;
     const deadline = Date.now() + 3000;
-    while ((receiver.watermark(HUB_ID) ?? 0) < last && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (((receiver.watermark(HUB_ID) ?? 0) < last || !offlineSeen) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     const c = receiver.counters();
     const rejected = Object.values(c.rejected).reduce((a, b) => a + b, 0);
     process.stdout.write(`twinedge demo: ${last} frames made, ${dataFrames} received and verified, ${rejected} rejected\n`);
