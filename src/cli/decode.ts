@@ -4,6 +4,7 @@ import { findProfile, loadProfiles, profileDirs } from './profile-dirs.js';
 
 /**
  * twinedge decode --profile ID [--source S] (--hex BYTES | --text LINE) [--json] [--profiles DIR]
+ *                 [--address MAC --key HEX]   (a device's address and key, for encrypted BTHome)
  *
  * The contract hardware engineers and checks rely on (DESIGN.md): with --json, one JSON object
  * {"profile", "samples": [{"channel", "value", "unit"}], "errors": [{"code", "message"}]}. Exit 0
@@ -18,6 +19,8 @@ export async function main(argv: string[]): Promise<number> {
     text: { type: 'string' },
     json: { type: 'boolean' },
     profiles: { type: 'string', multiple: true },
+    address: { type: 'string' },
+    key: { type: 'string' },
   });
   const id = requireOption('decode', values.profile, '--profile');
   if ((values.hex === undefined) === (values.text === undefined)) throw new TwinedgeError('USAGE_BAD_ARGUMENT', 'decode: give exactly one of --hex or --text');
@@ -34,7 +37,14 @@ export async function main(argv: string[]): Promise<number> {
   const loaded = await loadProfiles(profileDirs(values.profiles));
   const profile = findProfile(loaded, id);
   const source = values.source?.toLowerCase();
-  const out = profile.decode(bytes, source);
+  // What a decoder may need of the device: its address and key (an encrypted BTHome packet).
+  if (values.key !== undefined && !/^[0-9a-fA-F]{32}$/.test(values.key)) throw new TwinedgeError('USAGE_BAD_ARGUMENT', 'decode: --key must be 16 bytes as 32 hex digits');
+  if (values.address !== undefined && !/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(values.address)) throw new TwinedgeError('USAGE_BAD_ARGUMENT', "decode: --address must be a Bluetooth address such as 'a4:c1:38:01:02:03'");
+  const context = {
+    ...(values.address !== undefined ? { address: values.address.toLowerCase() } : {}),
+    ...(values.key !== undefined ? { key: Buffer.from(values.key, 'hex') } : {}),
+  };
+  const out = profile.decode(bytes, source, context);
   const result = {
     profile: profile.id,
     samples: out.samples.map((s) => ({ channel: s.channel, value: s.value, unit: s.unit })),

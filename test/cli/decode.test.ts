@@ -81,3 +81,16 @@ examples: [{ name: five, text: '5', samples: [{ channel: x, value: ${value} }] }
   assert.match(validate.stdout, /^ok {3}t\/a 1\.0\.0/m);
   assert.match(validate.stderr, /b\.yaml:6 channels\[0\]\.unit: expected a string, got 1 \[PROFILE_INVALID\]/);
 });
+
+test('decode --address --key decrypts a BTHome packet (the bthome.io/encryption example)', TIMEOUT, () => {
+  // bthome.io/encryption: key 231d39c1d7cc1ab1aee224cd096db932, MAC 54:48:E6:8F:80:A5, counter
+  // 0x00112233, plaintext 02ca09 03bf13: temperature 0x09ca = 2506 x 0.01 = 25.06 Cel, humidity 50.55 %.
+  const args = ['decode', '--profile', 'bthome/v2', '--source', 'advert', '--hex', '41 e445f3c9962b 33221100 6c7c4519', '--json'];
+  const without = twinedge(...args);
+  assert.equal(without.status, 3);
+  const r = twinedge(...args, '--address', '54:48:E6:8F:80:A5', '--key', '231d39c1d7cc1ab1aee224cd096db932');
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout).samples, [{ channel: 'temperature', value: 25.06, unit: 'Cel' }, { channel: 'humidity', value: 50.55, unit: '%' }]);
+  const wrong = twinedge(...args, '--address', '54:48:E6:8F:80:A5', '--key', '00'.repeat(16));
+  assert.equal(wrong.status, 3);
+});
