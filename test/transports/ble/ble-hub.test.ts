@@ -220,3 +220,17 @@ test('the BTHome counter survives a restart: a packet heard before it is refused
   current = encryptedLight(address, 501, 43);
   await until(() => second.of(second.ble.keys[0]!, 'illuminance').length === 1, 'the next real packet');
 });
+
+test('Environmental Sensing service-data broadcasts (pvvx custom format on 0x181A) through noble', TIMEOUT, async (t) => {
+  // MAC a4:c1:38:01:02:03 lowest byte first, 21.45 Cel, 48.20 %, 2950 mV, 87 %, counter, flags.
+  const data = Buffer.from('03020138c1a46108d412860b572a00', 'hex');
+  const sensor = new SimulatedPeripheral({ address: 'a4:c1:38:01:02:03', connectable: false, advertIntervalMs: 40, advertisement: { localName: 'ATC_010203', serviceData: [{ uuid: '181a', data }] } });
+  const r = await rig(t, [{ subject: 's', profile: profile('pvvx/env-advert') }], [sensor]);
+  const key = r.ble.keys[0]!;
+  await until(() => r.of(key, 'temperature').length >= 1, 'a reading');
+  assert.deepEqual([r.of(key, 'temperature')[0]!.value, r.of(key, 'humidity')[0]!.value, r.of(key, 'battery')[0]!.value], [21.45, 48.2, 87]);
+  // The same advertisement, repeated, is one reading.
+  await new Promise((res) => setTimeout(res, 300));
+  assert.equal(r.of(key, 'temperature').length, 1);
+  assert.equal(r.ble.describe()[0]!.device_id, 'ble:a4:c1:38:01:02:03');
+});
