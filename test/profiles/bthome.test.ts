@@ -20,10 +20,9 @@ import assert from 'node:assert/strict';
 import { createCipheriv } from 'node:crypto';
 import fc from 'fast-check';
 import { bthomeV2, isFreshCounter, BTHOME_OBJECTS } from '../../src/profiles/decoders/bthome.js';
-import { DECODE_ERRORS, isRejected, type DecodeContext, type DecodedPacket, type DecodedValue, type DecodedValues, type DecodeIssue } from '../../src/profiles/decoded.js';
+import { DECODE_ERRORS, isRejected, type DecodeContext, type DecodedPacket, type DecodedValue, type DecodedValues } from '../../src/profiles/decoded.js';
+import { h, rejectedWith } from '../helpers/decoded.js';
 
-/** Bytes from hex text; spaces are for the reader. */
-const h = (text: string): Uint8Array => new Uint8Array(Buffer.from(text.replace(/\s+/g, ''), 'hex'));
 
 const decode = bthomeV2.compile({});
 const strict = bthomeV2.compile({ require_encryption: true });
@@ -35,16 +34,6 @@ function clean(packet: DecodedPacket): DecodedValues {
   return packet.values;
 }
 
-/** A packet rejected with exactly one error of this code: that error. */
-function rejectedWith(packet: DecodedPacket, code: string): DecodeIssue {
-  assert.ok(isRejected(packet), `expected a rejected packet, got ${JSON.stringify(packet)}`);
-  assert.deepEqual(packet.values, {});
-  assert.deepEqual(packet.rows, []);
-  assert.equal(packet.errors.length, 1, JSON.stringify(packet.errors));
-  const issue = packet.errors[0]!;
-  assert.equal(issue.code, code, issue.message);
-  return issue;
-}
 
 // The [encryption] example's secrets, also used by most [bthome-ble] encrypted tests.
 const KEY = h('231d39c1d7cc1ab1aee224cd096db932');

@@ -9,10 +9,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { compileLayout, describeLayout, LayoutOptionError } from '../../src/profiles/layout/layout.js';
-import { DECODE_ERRORS, isRejected, type DecodedPacket, type DecodedValues, type DecodeIssue } from '../../src/profiles/decoded.js';
+import { DECODE_ERRORS, isRejected, type DecodedPacket, type DecodedValues } from '../../src/profiles/decoded.js';
+import { h, rejectedWith } from '../helpers/decoded.js';
 
-/** Bytes from hex text; spaces are for the reader. */
-const h = (text: string): Uint8Array => new Uint8Array(Buffer.from(text.replace(/\s+/g, ''), 'hex'));
 
 /** A packet that decoded without any problem: its values (and rows, checked by the caller). */
 function clean(packet: DecodedPacket): DecodedValues {
@@ -20,16 +19,6 @@ function clean(packet: DecodedPacket): DecodedValues {
   return packet.values;
 }
 
-/** A packet rejected with exactly one error of this code: that error. */
-function rejectedWith(packet: DecodedPacket, code: string): DecodeIssue {
-  assert.ok(isRejected(packet), `expected a rejected packet, got ${JSON.stringify(packet)}`);
-  assert.deepEqual(packet.values, {});
-  assert.deepEqual(packet.rows, []);
-  assert.equal(packet.errors.length, 1, JSON.stringify(packet.errors));
-  const issue = packet.errors[0]!;
-  assert.equal(issue.code, code, issue.message);
-  return issue;
-}
 
 /** One field alone in a layout. */
 const single = (field: Record<string, unknown>, layout: Record<string, unknown> = {}) => compileLayout({ ...layout, fields: [{ name: 'x', ...field }] });

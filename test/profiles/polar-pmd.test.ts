@@ -16,7 +16,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { DECODE_ERRORS, isRejected, type DecodedPacket, type DecodedValues, type DecodeIssue, type PacketDecoder } from '../../src/profiles/decoded.js';
+import { DECODE_ERRORS, isRejected, type DecodedPacket, type DecodedValues, type PacketDecoder } from '../../src/profiles/decoded.js';
 import {
   H10_SETTINGS,
   PMD_EPOCH_UNIX_MS,
@@ -32,9 +32,8 @@ import {
 import { builtinDecoder, registerDecoder } from '../../src/profiles/decoders/registry.js';
 import { parseProfile } from '../../src/profiles/load.js';
 import { SampleTimer } from '../../src/profiles/timing.js';
+import { h, rejectedWith } from '../helpers/decoded.js';
 
-/** Bytes from hex text; spaces are for the reader. */
-const h = (text: string): Uint8Array => new Uint8Array(Buffer.from(text.replace(/\s+/g, ''), 'hex'));
 const hexOf = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex').toUpperCase().replace(/(..)(?!$)/g, '$1 ');
 
 const decode: PacketDecoder = polarPmd.compile({});
@@ -45,16 +44,6 @@ function clean(packet: DecodedPacket): DecodedPacket {
   return packet;
 }
 
-/** A packet rejected with exactly one error of this code: that error. */
-function rejectedWith(packet: DecodedPacket, code: string): DecodeIssue {
-  assert.ok(isRejected(packet), `expected a rejected packet, got ${JSON.stringify(packet).slice(0, 300)}`);
-  assert.deepEqual(packet.values, {});
-  assert.deepEqual(packet.rows, []);
-  assert.equal(packet.errors.length, 1, JSON.stringify(packet.errors));
-  const issue = packet.errors[0]!;
-  assert.equal(issue.code, code, issue.message);
-  return issue;
-}
 
 function response(bytes: Uint8Array): PmdControlResponse {
   const r = parsePmdControlResponse(bytes);
