@@ -97,23 +97,24 @@ async function readBindKey(file: string, i: number): Promise<Uint8Array> {
   return Buffer.from(text, 'hex');
 }
 
+/** A serial device's transport: its port by path, or found by USB ids at each open. */
 function serialDevice(d: Config['devices'][number], i: number, profile: Profile, hubClock: Clock): ConfiguredDevice {
-    if (!profile.serial) throw new TypeError('a serial profile has its serial setup');
-    const s = d.serial ?? {};
-    const usb = s.usb ? { vendorId: s.usb.vendor_id, productId: s.usb.product_id, serialNumber: s.usb.serial_number } : s.path === undefined ? profile.match.usb : undefined;
-    const fixedPath = s.path ?? (usb ? undefined : profile.match.path);
-    if (fixedPath === undefined && !usb) {
-      throw new TwinedgeError('CONFIG_VALUE_INVALID', `device ${i + 1} (${d.profile}) needs serial.path or serial.usb: its profile does not say where to find it`, { keyPath: `devices[${i}].serial` });
-    }
-    const path = fixedPath ?? { describe: usbAddress(usb!), resolve: () => findUsbPort(usb!) };
-    const options = {
-      path,
-      baudRate: s.baud_rate ?? profile.serial.baudRate,
-      dataBits: s.data_bits ?? profile.serial.dataBits,
-      parity: s.parity ?? profile.serial.parity,
-      stopBits: s.stop_bits ?? profile.serial.stopBits,
-    };
-    return { subject: d.subject!, profile, transport: (listener: TransportListener) => new SerialTransport(options, hubClock, listener) };
+  if (!profile.serial) throw new TypeError('a serial profile has its serial setup');
+  const s = d.serial ?? {};
+  const usb = s.usb ? { vendorId: s.usb.vendor_id, productId: s.usb.product_id, serialNumber: s.usb.serial_number } : s.path === undefined ? profile.match.usb : undefined;
+  const fixedPath = s.path ?? (usb ? undefined : profile.match.path);
+  if (fixedPath === undefined && !usb) {
+    throw new TwinedgeError('CONFIG_VALUE_INVALID', `device ${i + 1} (${d.profile}) needs serial.path or serial.usb: its profile does not say where to find it`, { keyPath: `devices[${i}].serial` });
+  }
+  const path = fixedPath ?? { describe: usbAddress(usb!), resolve: () => findUsbPort(usb!) };
+  const options = {
+    path,
+    baudRate: s.baud_rate ?? profile.serial.baudRate,
+    dataBits: s.data_bits ?? profile.serial.dataBits,
+    parity: s.parity ?? profile.serial.parity,
+    stopBits: s.stop_bits ?? profile.serial.stopBits,
+  };
+  return { subject: d.subject!, profile, transport: (listener: TransportListener) => new SerialTransport(options, hubClock, listener) };
 }
 
 /** The hub's options from a validated config: the one mapping `run` and `demo` share. */
