@@ -1,0 +1,111 @@
+import { readFile } from 'node:fs/promises';
+import { breathTimes } from '../features/resp-rate.js';
+import { decayedDose, epochs, lightDay } from '../exposure/light-exposure.js';
+import { localDate, localDayBounds } from '../exposure/local-days.js';
+import { TwinedgeError } from '../ops/errors.js';
+import { numberOption, parseCommandArgs, requireOption } from './args.js';
+
+/**
+ * twinedge exposure --input FILE.csv --channel CH --tz ZONE [--json] [--threshold LX]
+ *   [--night-threshold LX] [--night HH:MM-HH:MM] [--epoch S] [--max-gap S] [--half-life H]
+ *
+ * The hub's exposure code over a CSV of time,value rows (Unix seconds or ISO 8601), so that a
+ * researcher can check each local day's values against their own light-dosimetry tools. One JSON
+ * line a local day in ZONE, with the covered time beside the values. Channels: illuminance (lx),
+ * resp (a respiration signal: breaths counted).
+ */
+function parseTime(text: string, line: number, file: string): number {
+  const n = Number(text);
+  if (text !== '' && Number.isFinite(n)) return n * 1000;
+  const ms = Date.parse(text);
+  if (Number.isNaN(ms)) throw new TwinedgeError('USAGE_BAD_ARGUMENT', `${file}:${line}: '${text}' is neither Unix seconds nor an ISO 8601 time`);
+  return ms;
+}
+
+function clockMinutes(text: string, flag: string): number {
+  const m = /^(\d{1,2}):(\d{2})$/.exec(text);
+  if (!m || Number(m[1]) > 23 || Number(m[2]) > 59) throw new TwinedgeError('USAGE_BAD_ARGUMENT', `exposure: ${flag} takes HH:MM-HH:MM, got '${text}'`);
+  return Number(m[1]) * 60 + Number(m[2]);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { values } = parseCommandArgs('exposure', argv, {
+    input: { type: 'string' }, channel: { type: 'string' }, tz: { type: 'string' }, json: { type: 'boolean' },
+    threshold: { type: 'string' }, 'night-threshold': { type: 'string' }, night: { type: 'string' },
+    epoch: { type: 'string' }, 'max-gap': { type: 'string' }, 'half-life': { type: 'string' },
+  });
+  const file = requireOption('exposure', values.input, '--input');
+  const channel = requireOption('exposure', values.channel, '--channel');
+  const timeZone = requireOption('exposure', values.tz, '--tz');
+  try {
+    new Intl.DateTimeFormat('en', { timeZone });
+  } catch {
+    throw new TwinedgeError('USAGE_BAD_ARGUMENT', `exposure: '${timeZone}' is not an IANA time zone such as Europe/Paris`);
+  }
+  if (channel !== 'illuminance' && channel !== 'resp') throw new TwinedgeError('USAGE_BAD_ARGUMENT', `exposure: --channel is illuminance or resp, not '${channel}'`);
+  const [nightStart, nightEnd] = (values.night ?? '22:00-06:00').split('-');
+  const night = { start: clockMinutes(nightStart ?? '', '--night'), end: clockMinutes(nightEnd ?? '', '--night') };
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new TwinedgeError('USAGE_BAD_ARGUMENT', `exposure: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  const rows: Array<[number, number]> = [];
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    const [t, v, ...rest] = line.split(/[,;\t]/).map((c) => c.trim());
+    if (i === 0 && !Number.isFinite(Number(v))) return; // a header
+    if (v === undefined || rest.length > 0) throw new TwinedgeError('USAGE_BAD_ARGUMENT', `${file}:${i + 1}: expected two columns, time and value`);
+    const value = Number(v);
+    if (v === '' || !Number.isFinite(value)) throw new TwinedgeError('USAGE_BAD_ARGUMENT', `${file}:${i + 1}: '${v}' is not a number`);
+    rows.push([parseTime(t!, i + 1, file), value]);
+  });
+  rows.sort((a, b) => a[0] - b[0]);
+  const gaps = rows.slice(1).map(([t], i) => t - rows[i]![0]).filter((d) => d > 0).sort((a, b) => a - b);
+  const epochMs = values.epoch !== undefined ? numberOption('exposure', values.epoch, '--epoch', 60) * 1000 : gaps[gaps.length >> 1] ?? 60_000;
+  const maxGapMs = numberOption('exposure', values['max-gap'], '--max-gap', (5 * epochMs) / 1000) * 1000;
+  const halfLifeMs = numberOption('exposure', values['half-life'], '--half-life', 24) * 3_600_000;
+  const byDay = new Map<string, Array<[number, number]>>();
+  for (const r of rows) {
+    const d = localDate(r[0], timeZone);
+    const list = byDay.get(d) ?? [];
+    list.push(r);
+    byDay.set(d, list);
+  }
+  let carried = 0;
+  let carriedAt: number | undefined;
+  for (const [date, list] of [...byDay].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+    const { startMs, endMs } = localDayBounds(date, timeZone);
+    const times = list.map((r) => r[0]);
+    const v = list.map((r) => r[1]);
+    const day: { date: string; day_hours: number; covered_min: number; values: Array<{ code: string; value: number | null; unit: string }> } = { date, day_hours: (endMs - startMs) / 3_600_000, covered_min: 0, values: [] };
+    if (channel === 'illuminance') {
+      const threshold = numberOption('exposure', values.threshold, '--threshold', 250);
+      const nightThreshold = numberOption('exposure', values['night-threshold'], '--night-threshold', 10);
+      const l = lightDay(times, v, endMs, { timeZone, thresholdLx: threshold, nightThresholdLx: nightThreshold, nightStartMin: night.start, nightEndMin: night.end, epochMs, maxGapMs });
+      const e = epochs(times, epochMs, maxGapMs, endMs);
+      carried = decayedDose(carried, carriedAt ?? startMs, endMs, times, v, e, halfLifeMs);
+      carriedAt = endMs;
+      day.covered_min = l.coveredMin;
+      const c = String(threshold);
+      day.values.push(
+        { code: 'light.dose', value: l.doseLxh, unit: 'lx.h' },
+        { code: `light.tat${c}`, value: l.tatMin, unit: 'min' },
+        { code: `light.flit${c}`, value: l.flitMin ?? null, unit: 'min' },
+        { code: `light.llit${c}`, value: l.llitMin ?? null, unit: 'min' },
+        { code: `light.mlit${c}`, value: l.mlitMin ?? null, unit: 'min' },
+        { code: `light.lan${String(nightThreshold)}`, value: l.lanMin, unit: 'min' },
+        { code: `light.dose.hl${halfLifeMs / 3_600_000}h`, value: carried, unit: 'lx.h' },
+      );
+    } else {
+      const e = epochs(times, epochMs, maxGapMs, endMs);
+      day.covered_min = e.reduce((a, b) => a + b, 0) / 60000;
+      day.values.push({ code: 'resp.breaths', value: breathTimes(Float64Array.from(times), Float32Array.from(v), 1000 / epochMs).length, unit: '{breaths}' });
+    }
+    if (values.json) process.stdout.write(`${JSON.stringify(day)}\n`);
+    else process.stdout.write(`${date} (${day.day_hours} h, ${day.covered_min.toFixed(1)} min covered) ${day.values.map((x) => `${x.code}=${x.value === null ? '-' : Number(x.value.toPrecision(6))}${x.unit}`).join(' ')}\n`);
+  }
+  return 0;
+}
