@@ -54,3 +54,32 @@ test('counts do not depend on how the stream is cut into chunks', () => {
     assert.deepEqual(got, whole);
   }), { numRuns: 200 });
 });
+
+test('twinedge exposure --channel acc: counts per local day, none at rest, and 30 Hz required', { timeout: 60_000 }, async (t) => {
+  const { spawnSync } = await import('node:child_process');
+  const { writeFile } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const { tempDir } = await import('../helpers/tmp.js');
+  const dir = await tempDir(t);
+  const cli = new URL('../../scripts/twinedge.js', import.meta.url).pathname;
+  const t0 = Date.UTC(2026, 5, 1, 10) / 1000;
+  const rows = (hz: number, amp: number) => Array.from({ length: 120 * hz }, (_, i) => `${t0 + i / hz},${(amp * Math.sin((2 * Math.PI * 1.5 * i) / hz)).toFixed(4)},0,1`).join('\n');
+  const run = (name: string) => spawnSync(process.execPath, [cli, 'exposure', '--input', join(dir, name), '--channel', 'acc', '--tz', 'UTC', '--json'], { encoding: 'utf8' });
+  await writeFile(join(dir, 'rest.csv'), rows(30, 0));
+  await writeFile(join(dir, 'walk.csv'), rows(30, 0.4));
+  await writeFile(join(dir, 'fast.csv'), rows(50, 0.4));
+  const counts = (name: string) => {
+    const r = run(name);
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout).values.find((v: { code: string }) => v.code === 'activity.counts').value as number;
+  };
+  assert.equal(counts('rest.csv'), 0);
+  // Two minutes of the same motion on x alone: the day's total is the two epochs' x counts.
+  const walk = counts('walk.csv');
+  const direct = new AxisCounts(60).push(Array.from({ length: 3600 }, (_, i) => Number((0.4 * Math.sin((2 * Math.PI * 1.5 * i) / 30)).toFixed(4))));
+  assert.equal(walk, Math.round(direct[0]! + direct[1]!));
+  assert.ok(walk > 500);
+  const fast = run('fast.csv');
+  assert.equal(fast.status, 2);
+  assert.match(fast.stderr, /need 30 Hz acceleration .* at 50\.0 Hz/);
+});
