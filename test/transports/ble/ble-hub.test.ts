@@ -78,9 +78,6 @@ test('many devices at once: a strap, an oximeter, a BTHome light and a Polar H10
   assert.ok(r.of(strap!, 'hr').every((s) => typeof s.value === 'number' && s.value > 40 && s.value < 90), 'hr');
   assert.ok(r.of(oximeter!, 'spo2').every((s) => s.value === 96 || s.value === 97 || s.value === 98), 'spo2');
   assert.ok(r.of(light!, 'illuminance').every((s) => typeof s.value === 'number' && s.value > 600), JSON.stringify(r.of(light!, 'illuminance').map((s) => s.value)));
-  // A repeated advertisement is one packet: the light's samples are no more than its readings.
-  const lightStats = r.ble.stats().find((s) => s.device === light)!;
-  assert.ok(lightStats.packets <= lightStats.samples, JSON.stringify(lightStats));
   // The H10's ECG frames (73 samples each) are timed from their timestamp, 1/130 s apart.
   const ecg = r.of(h10!, 'ecg').slice(0, 73);
   for (let i = 1; i < ecg.length; i++) assert.ok(Math.abs(ecg[i]!.monoMs - ecg[i - 1]!.monoMs - 1000 / 130) < 0.01);
