@@ -317,7 +317,6 @@ export function compileProfile(p: ProfileFile, file: string, problems: Problems)
   checkExamples(p, sources, problems, decodingsOk);
   if (problems.list.length > before) return undefined;
 
-  const timed = decodings.filter((d) => d.time !== undefined);
   const bySource = new Map(decodings.map((d) => [d.source, d]));
   const usb = p.match?.serial?.usb;
   return {
@@ -334,7 +333,6 @@ export function compileProfile(p: ProfileFile, file: string, problems: Problems)
       path: p.match?.serial?.path,
       usb: usb ? { vendorId: normalHex(usb.vendor_id), productId: usb.product_id === undefined ? undefined : normalHex(usb.product_id), serialNumber: usb.serial_number } : undefined,
     },
-    deviceTime: timed[0]?.time,
     examples: p.examples,
     decode(bytes, source, context) {
       const d = bySource.get(source === undefined ? sources[0]! : source.toLowerCase().replace(/-/g, ''));

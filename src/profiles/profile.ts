@@ -87,7 +87,6 @@ export interface Profile {
   /** For ble and ble-advert profiles. */
   readonly ble: BleSetup | undefined;
   readonly match: { readonly path: string | undefined; readonly usb: UsbMatch | undefined };
-  readonly deviceTime: DeviceTimeSpec | undefined;
   readonly examples: readonly ExampleSpec[];
   /** Decodes one packet. Never throws on its bytes. `source` defaults to the first source. */
   decode(bytes: Uint8Array, source?: string, context?: DecodeContext): ProfileDecode;
