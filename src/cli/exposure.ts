@@ -5,6 +5,7 @@ import { decayedDose, epochs, lightDay } from '../exposure/light-exposure.js';
 import { localDate, localDayBounds } from '../exposure/local-days.js';
 import { TwinedgeError } from '../ops/errors.js';
 import { numberOption, parseCommandArgs, requireOption } from './args.js';
+import { medianIntervalMs, parseRowTime } from './csv-time.js';
 
 /**
  * twinedge exposure --input FILE.csv --channel CH --tz ZONE [--json] [--threshold LX]
@@ -16,14 +17,6 @@ import { numberOption, parseCommandArgs, requireOption } from './args.js';
  * resp (a respiration signal: breaths counted), acc (rows time,x,y,z in g at 30 Hz: ActiGraph
  * counts, vector magnitude of 60 s epochs, summed per day).
  */
-function parseTime(text: string, line: number, file: string): number {
-  const n = Number(text);
-  if (text !== '' && Number.isFinite(n)) return n * 1000;
-  const ms = Date.parse(text);
-  if (Number.isNaN(ms)) throw new TwinedgeError('USAGE_BAD_ARGUMENT', `${file}:${line}: '${text}' is neither Unix seconds nor an ISO 8601 time`);
-  return ms;
-}
-
 function clockMinutes(text: string, flag: string): number {
   const m = /^(\d{1,2}):(\d{2})$/.exec(text);
   if (!m || Number(m[1]) > 23 || Number(m[2]) > 59) throw new TwinedgeError('USAGE_BAD_ARGUMENT', `exposure: ${flag} takes HH:MM-HH:MM, got '${text}'`);
@@ -65,7 +58,7 @@ export async function main(argv: string[]): Promise<number> {
     const v = cells.map((c) => Number(c));
     const bad = cells.findIndex((c, k) => c === '' || !Number.isFinite(v[k]!));
     if (bad >= 0) throw new TwinedgeError('USAGE_BAD_ARGUMENT', `${file}:${i + 1}: '${cells[bad]}' is not a number`);
-    rows.push([parseTime(t!, i + 1, file), v[0]!]);
+    rows.push([parseRowTime(t!, i + 1, file), v[0]!]);
     axes.push(v);
   });
   // Rows and their axes sorted together by time.
@@ -74,8 +67,7 @@ export async function main(argv: string[]): Promise<number> {
   const sortedRows = order.map((i) => rows[i]!);
   rows.splice(0, rows.length, ...sortedRows);
   axes.splice(0, axes.length, ...sortedAxes);
-  const gaps = rows.slice(1).map(([t], i) => t - rows[i]![0]).filter((d) => d > 0).sort((a, b) => a - b);
-  const epochMs = values.epoch !== undefined ? numberOption('exposure', values.epoch, '--epoch', 60) * 1000 : gaps[gaps.length >> 1] ?? 60_000;
+  const epochMs = values.epoch !== undefined ? numberOption('exposure', values.epoch, '--epoch', 60) * 1000 : medianIntervalMs(rows.map((r) => r[0])) ?? 60_000;
   const maxGapMs = numberOption('exposure', values['max-gap'], '--max-gap', (5 * epochMs) / 1000) * 1000;
   const halfLifeMs = numberOption('exposure', values['half-life'], '--half-life', 24) * 3_600_000;
   if (channel === 'acc' && Math.abs(1000 / epochMs - 30) > 0.5) throw new TwinedgeError('USAGE_BAD_ARGUMENT', `exposure: activity counts need 30 Hz acceleration (the ActiGraph algorithm's rate); the rows are at ${(1000 / epochMs).toFixed(1)} Hz`);

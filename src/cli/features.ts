@@ -3,6 +3,7 @@ import { computeFeatures, FEATURES } from '../features/definitions.js';
 import type { ChannelWindow } from '../features/feature.js';
 import { TwinedgeError } from '../ops/errors.js';
 import { numberOption, parseCommandArgs, requireOption } from './args.js';
+import { medianIntervalMs, parseRowTime } from './csv-time.js';
 
 /**
  * twinedge features --input FILE.csv --channel CH [--window S] [--rate HZ] [--min-coverage F] [--json]
@@ -16,14 +17,6 @@ import { numberOption, parseCommandArgs, requireOption } from './args.js';
  */
 const ACC = ['acc_x', 'acc_y', 'acc_z'];
 
-function parseTime(text: string, line: number, file: string): number {
-  const n = Number(text);
-  if (text !== '' && Number.isFinite(n)) return n * 1000;
-  const ms = Date.parse(text);
-  if (Number.isNaN(ms)) throw new TwinedgeError('USAGE_BAD_ARGUMENT', `${file}:${line}: '${text}' is neither Unix seconds nor an ISO 8601 time`);
-  return ms;
-}
-
 function readRows(text: string, file: string, columns: number): { times: number[]; values: number[][] } {
   const times: number[] = [];
   const values: number[][] = Array.from({ length: columns }, () => []);
@@ -34,7 +27,7 @@ function readRows(text: string, file: string, columns: number): { times: number[
     const cells = line.split(/[,;\t]/).map((c) => c.trim());
     if (i === 0 && cells.slice(1).some((c) => !Number.isFinite(Number(c)) || c === '')) return; // a header
     if (cells.length !== columns + 1) throw new TwinedgeError('USAGE_BAD_ARGUMENT', `${file}:${i + 1}: expected ${columns + 1} columns (time, ${columns === 1 ? 'value' : 'x, y, z'}), got ${cells.length}`);
-    times.push(parseTime(cells[0]!, i + 1, file));
+    times.push(parseRowTime(cells[0]!, i + 1, file));
     cells.slice(1).forEach((c, k) => {
       const v = Number(c);
       if (c === '' || !Number.isFinite(v)) throw new TwinedgeError('USAGE_BAD_ARGUMENT', `${file}:${i + 1}: column ${k + 2} '${c}' is not a number`);
@@ -44,13 +37,8 @@ function readRows(text: string, file: string, columns: number): { times: number[
   return { times, values };
 }
 
-/** The median spacing of the rows, as a rate: what the hub knows from the profile. */
-function estimateRate(times: number[]): number | undefined {
-  if (times.length < 2) return undefined;
-  const gaps = times.slice(1).map((t, i) => t - times[i]!).filter((d) => d > 0).sort((a, b) => a - b);
-  const median = gaps[gaps.length >> 1];
-  return median ? 1000 / median : undefined;
-}
+/** The rows' median spacing as a rate: what the hub knows from the profile. */
+const rateOf = (intervalMs: number | undefined) => (intervalMs ? 1000 / intervalMs : undefined);
 
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs('features', argv, {
@@ -74,7 +62,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const rows = readRows(text, file, channels.length);
   // RR intervals are events (one per beat): they have no nominal rate.
-  const rateHz = channel === 'rr' ? undefined : values.rate !== undefined ? numberOption('features', values.rate, '--rate', 0) : estimateRate(rows.times);
+  const rateHz = channel === 'rr' ? undefined : values.rate !== undefined ? numberOption('features', values.rate, '--rate', 0) : rateOf(medianIntervalMs(rows.times));
   const order = rows.times.map((_, i) => i).sort((a, b) => rows.times[a]! - rows.times[b]! || a - b);
   const byWindow = new Map<number, number[]>();
   for (const i of order) {

@@ -74,7 +74,9 @@ export class SampleTimer {
     if (deviceTime?.kind === 'device' && decoded.deviceTimes) {
       let latest = -Infinity;
       for (const t of decoded.deviceTimes) if (t !== undefined && t > latest) latest = t;
-      if (latest > -Infinity) this.#anchor(latest * UNIT_MS[deviceTime.unit], at, Math.max(...decoded.samples.map((x) => this.#periodMs.get(x.channel) ?? 0)));
+      let period = 0;
+      for (const x of decoded.samples) period = Math.max(period, this.#periodMs.get(x.channel) ?? 0);
+      if (latest > -Infinity) this.#anchor(latest * UNIT_MS[deviceTime.unit], at, period);
     }
     for (const s of decoded.samples) {
       let mono: number;
