@@ -23,3 +23,11 @@ export function numberOption(command: string, value: string | undefined, flag: s
   if (!Number.isFinite(n) || n < 0) throw new TwinedgeError('USAGE_BAD_ARGUMENT', `${command}: ${flag} must be a non-negative number, got '${value}'`);
   return n;
 }
+
+/** A TCP port, 0 to 65535 (0: the system picks one); undefined when the flag is absent. */
+export function portOption(command: string, value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65535) throw new TwinedgeError('USAGE_BAD_ARGUMENT', `${command}: ${flag} must be a port, 0 to 65535, got '${value}'`);
+  return n;
+}

@@ -1,8 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { breathTimes } from '../features/resp-rate.js';
-import { AxisCounts, vectorMagnitude } from '../exposure/activity-counts.js';
-import { decayedDose, epochs, lightDay } from '../exposure/light-exposure.js';
-import { localDate, localDayBounds } from '../exposure/local-days.js';
+import { localDayBounds } from '../exposure/local-days.js';
+import { SubjectExposure, type SubjectExposureOptions } from '../exposure/subject-exposure.js';
+import type { TimedSample } from '../profiles/timing.js';
 import { TwinedgeError } from '../ops/errors.js';
 import { numberOption, parseCommandArgs, requireOption } from './args.js';
 import { medianIntervalMs, parseRowTime } from './csv-time.js';
@@ -11,11 +10,13 @@ import { medianIntervalMs, parseRowTime } from './csv-time.js';
  * twinedge exposure --input FILE.csv --channel CH --tz ZONE [--json] [--threshold LX]
  *   [--night-threshold LX] [--night HH:MM-HH:MM] [--epoch S] [--max-gap S] [--half-life H]
  *
- * The hub's exposure code over a CSV of time,value rows (Unix seconds or ISO 8601), so that a
- * researcher can check each local day's values against their own light-dosimetry tools. One JSON
- * line a local day in ZONE, with the covered time beside the values. Channels: illuminance (lx),
- * resp (a respiration signal: breaths counted), acc (rows time,x,y,z in g at 30 Hz: ActiGraph
- * counts, vector magnitude of 60 s epochs, summed per day).
+ * The hub's own exposure code (the same SubjectExposure the daemon runs) over a CSV of
+ * time,value rows (Unix seconds or ISO 8601), so that a researcher can check each local day's
+ * values against their own tools. One JSON line a local day in ZONE, with the covered time beside
+ * the values; the last day is closed at the end of the input, its covered time saying how much of
+ * it there was. Channels: illuminance (lx), resp (a respiration signal, 2 Hz or faster: breaths
+ * counted), acc (rows time,x,y,z in g at any rate: ActiGraph counts, vector magnitude of 60 s
+ * epochs, summed per day).
  */
 function clockMinutes(text: string, flag: string): number {
   const m = /^(\d{1,2}):(\d{2})$/.exec(text);
@@ -70,60 +71,35 @@ export async function main(argv: string[]): Promise<number> {
   const epochMs = values.epoch !== undefined ? numberOption('exposure', values.epoch, '--epoch', 60) * 1000 : medianIntervalMs(rows.map((r) => r[0])) ?? 60_000;
   const maxGapMs = numberOption('exposure', values['max-gap'], '--max-gap', (5 * epochMs) / 1000) * 1000;
   const halfLifeMs = numberOption('exposure', values['half-life'], '--half-life', 24) * 3_600_000;
-  if (channel === 'acc' && Math.abs(1000 / epochMs - 30) > 0.5) throw new TwinedgeError('USAGE_BAD_ARGUMENT', `exposure: activity counts need 30 Hz acceleration (the ActiGraph algorithm's rate); the rows are at ${(1000 / epochMs).toFixed(1)} Hz`);
-  const byDay = new Map<string, Array<[number, number]>>();
-  const axesByDay = new Map<string, number[][]>();
-  rows.forEach((r, i) => {
-    const d = localDate(r[0], timeZone);
-    const list = byDay.get(d) ?? [];
-    list.push(r);
-    byDay.set(d, list);
-    const a = axesByDay.get(d) ?? [];
-    a.push(axes[i]!);
-    axesByDay.set(d, a);
+  if (channel === 'resp' && 1000 / epochMs < 2) throw new TwinedgeError('USAGE_BAD_ARGUMENT', `exposure: breaths need a respiration signal at 2 Hz or faster; the rows are at ${(1000 / epochMs).toFixed(2)} Hz`);
+  // A nominal rate, as a profile would state it: the median interval of times written in
+  // decimal seconds (1/30 s) is a hair off the rate it stands for.
+  const rateHz = Number((1000 / epochMs).toPrecision(4));
+  const timing = { epochMs: Math.min(epochMs, maxGapMs), maxGapMs };
+  const o: SubjectExposureOptions = {
+    timeZone,
+    // Reports at each local midnight; the period's own ones (UTC midnights) are passed over.
+    periodMs: 86_400_000,
+    ...(channel === 'illuminance' ? { light: {
+      thresholdLx: numberOption('exposure', values.threshold, '--threshold', 250),
+      nightThresholdLx: numberOption('exposure', values['night-threshold'], '--night-threshold', 10),
+      nightStartMin: night.start, nightEndMin: night.end, halfLivesMs: [halfLifeMs], ...timing,
+    } } : channel === 'resp' ? { breaths: { rateHz, maxGapMs: timing.maxGapMs } } : { activity: { rateHz, maxGapMs: timing.maxGapMs } }),
+  };
+  const exposure = new SubjectExposure(o);
+  const samples: TimedSample[] = [];
+  rows.forEach(([t], i) => {
+    if (channel === 'acc') for (const [k, name] of ['acc_x', 'acc_y', 'acc_z'].entries()) samples.push({ channel: name, value: axes[i]![k]!, unit: '[g]', monoMs: t, wallMs: t });
+    else samples.push({ channel, value: rows[i]![1], unit: '', monoMs: t, wallMs: t });
   });
-  // One counter per axis for the whole file: the filter's state carries across days.
-  const counters = [0, 1, 2].map(() => new AxisCounts(60));
-  let carried = 0;
-  let carriedAt: number | undefined;
-  for (const [date, list] of [...byDay].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
-    const { startMs, endMs } = localDayBounds(date, timeZone);
-    const times = list.map((r) => r[0]);
-    const v = list.map((r) => r[1]);
-    const day: { date: string; day_hours: number; covered_min: number; values: Array<{ code: string; value: number | null; unit: string }> } = { date, day_hours: (endMs - startMs) / 3_600_000, covered_min: 0, values: [] };
-    if (channel === 'illuminance') {
-      const threshold = numberOption('exposure', values.threshold, '--threshold', 250);
-      const nightThreshold = numberOption('exposure', values['night-threshold'], '--night-threshold', 10);
-      const l = lightDay(times, v, endMs, { timeZone, thresholdLx: threshold, nightThresholdLx: nightThreshold, nightStartMin: night.start, nightEndMin: night.end, epochMs, maxGapMs });
-      const e = epochs(times, epochMs, maxGapMs, endMs);
-      carried = decayedDose(carried, carriedAt ?? startMs, endMs, times, v, e, halfLifeMs);
-      carriedAt = endMs;
-      day.covered_min = l.coveredMin;
-      const c = String(threshold);
-      day.values.push(
-        { code: 'light.dose', value: l.doseLxh, unit: 'lx.h' },
-        { code: `light.tat${c}`, value: l.tatMin, unit: 'min' },
-        { code: `light.flit${c}`, value: l.flitMin ?? null, unit: 'min' },
-        { code: `light.llit${c}`, value: l.llitMin ?? null, unit: 'min' },
-        { code: `light.mlit${c}`, value: l.mlitMin ?? null, unit: 'min' },
-        { code: `light.lan${String(nightThreshold)}`, value: l.lanMin, unit: 'min' },
-        { code: `light.dose.hl${halfLifeMs / 3_600_000}h`, value: carried, unit: 'lx.h' },
-      );
-    } else if (channel === 'resp') {
-      const e = epochs(times, epochMs, maxGapMs, endMs);
-      day.covered_min = e.reduce((a, b) => a + b, 0) / 60000;
-      day.values.push({ code: 'resp.breaths', value: breathTimes(Float64Array.from(times), Float32Array.from(v), 1000 / epochMs).length, unit: '{breaths}' });
-    } else {
-      const e = epochs(times, epochMs, maxGapMs, endMs);
-      day.covered_min = e.reduce((a, b) => a + b, 0) / 60000;
-      const a = axesByDay.get(date)!;
-      const per = counters.map((c, k) => c.push(a.map((row) => row[k]!)));
-      let total = 0;
-      for (let i = 0; i < per[0]!.length; i++) total += vectorMagnitude(per[0]![i]!, per[1]![i]!, per[2]![i]!);
-      day.values.push({ code: 'activity.counts', value: Math.round(total), unit: '{counts}' });
-    }
+  exposure.add(samples);
+  const reports = [...(exposure.takeReports()?.reports ?? []), ...exposure.finish()].filter((r) => r.final);
+  for (const r of reports) {
+    const { startMs, endMs } = localDayBounds(r.local_date, timeZone);
+    const covered = r.accumulators![0]!.covered_s! / 60;
+    const day = { date: r.local_date, day_hours: (endMs - startMs) / 3_600_000, covered_min: covered, values: r.accumulators!.map((a) => ({ code: a.code, value: a.value, unit: a.unit })) };
     if (values.json) process.stdout.write(`${JSON.stringify(day)}\n`);
-    else process.stdout.write(`${date} (${day.day_hours} h, ${day.covered_min.toFixed(1)} min covered) ${day.values.map((x) => `${x.code}=${x.value === null ? '-' : Number(x.value.toPrecision(6))}${x.unit}`).join(' ')}\n`);
+    else process.stdout.write(`${day.date} (${day.day_hours} h, ${covered.toFixed(1)} min covered) ${day.values.map((x) => `${x.code}=${Number(x.value.toPrecision(6))}${x.unit}`).join(' ')}\n`);
   }
   return 0;
 }

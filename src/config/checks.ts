@@ -37,10 +37,24 @@ function checkDevices(config: Json, { problems }: CheckContext): void {
     if (ref !== undefined && !refs.includes(ref) && !problems.blocked(['devices', i, 'subject'])) {
       problems.add('CONFIG_VALUE_INVALID', `'${ref}' is not a ref in subjects (${refs.join(', ')})`, ['devices', i, 'subject']);
     }
+    const given = ['serial', 'ble', 'replay'].filter((k) => isObject(d) && d[k] !== undefined);
+    if (given.length > 1) problems.add('CONFIG_VALUE_INVALID', `give one of ${given.join(', ')}: a device is read one way`, ['devices', i, given[1]!], 'key');
     const serial = isObject(d) ? d.serial : undefined;
     if (isObject(serial) && serial.path !== undefined && serial.usb !== undefined) {
       problems.add('CONFIG_VALUE_INVALID', 'give the port by path or by usb, not both', ['devices', i, 'serial', 'usb'], 'key');
     }
+  });
+  // A replayed device runs on its capture's clock: a subject's windows and days follow one clock.
+  const replayedBy = new Map<string, boolean>();
+  config.devices.forEach((d: unknown, i) => {
+    const ref = str(d, 'subject') ?? refs[0];
+    if (ref === undefined) return;
+    const replayed = isObject(d) && d.replay !== undefined;
+    const before = replayedBy.get(ref);
+    if (before !== undefined && before !== replayed) {
+      problems.add('CONFIG_VALUE_INVALID', `subject '${ref}' would have replayed and live devices; give the replayed ones a subject of their own`, ['devices', i, 'subject']);
+    }
+    replayedBy.set(ref, replayed);
   });
 }
 

@@ -86,9 +86,12 @@ export async function parseConfig(text: string, file: string, env: Env = process
  * directory; the hub id is DEMO_HUB_ID unless given. Throws a ConfigError on a bad override.
  */
 export function defaultConfig(overrides: ConfigInput = {}, env: Env = {}): Config {
-  const raw = structuredClone(overrides) as Json;
-  const hub = (raw.hub ??= {}) as Json;
-  hub.id ??= DEMO_HUB_ID;
+  const raw: unknown = structuredClone(overrides);
+  // Overrides of the wrong shape are left for the schema to refuse, as in a file.
+  if (isObject(raw)) {
+    raw.hub ??= {};
+    if (isObject(raw.hub)) raw.hub.id ??= DEMO_HUB_ID;
+  }
   return settle(raw, { file: undefined, locator: undefined, baseDir: process.cwd(), env });
 }
 
@@ -129,6 +132,8 @@ function settle(raw: unknown, ctx: SettleContext): Config {
     data.devices.forEach((d: unknown, i: number) => {
       const ble = isObject(d) ? d.ble : undefined;
       if (isObject(ble) && typeof ble.bind_key_file === 'string' && !problems.blocked(['devices', i, 'ble', 'bind_key_file'])) ble.bind_key_file = resolve(ctx.baseDir, ble.bind_key_file);
+      const replay = isObject(d) ? d.replay : undefined;
+      if (isObject(replay) && typeof replay.file === 'string' && !problems.blocked(['devices', i, 'replay', 'file'])) replay.file = resolve(ctx.baseDir, replay.file);
     });
   }
   // A device without a subject measures the first (on a home hub, the only) subject.

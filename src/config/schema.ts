@@ -133,11 +133,17 @@ export const BleSchema = Type.Object({
   backoff_max_s: Type.Number({ minimum: 1, maximum: 86400, default: 300, description: 'The longest wait between attempts for a device that keeps failing.' }),
 }, { ...strict, default: {}, description: 'The BLE central (used when a device has a BLE profile).' });
 
+export const DeviceReplaySchema = Type.Object({
+  file: Type.String({ minLength: 1, description: "A capture made by `twinedge capture`, played as if the device were sending it, with the times it was captured at. A relative path is taken from the config file's folder." }),
+  speed: Type.Number({ exclusiveMinimum: 0, maximum: 1_000_000, default: 1, description: '1 plays in real time, 720 plays a day in two minutes. The samples keep their captured times whatever the speed, so windows and exposures follow the capture\'s clock, not the hub\'s.' }),
+}, { ...strict, description: "Replay a captured session instead of reading a port: for demonstrations, and to check exposures against a known day. A subject's devices are all replayed or all live." });
+
 export const DeviceSchema = Type.Object({
   profile: Type.String({ pattern: '^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$', 'x-expected': "a profile id such as 'generic/bh1750-light'", description: 'The id of the profile that decodes it (`twinedge profiles validate` lists them).' }),
   subject: Type.Optional(Type.String({ pattern: ID_PATTERN_SOURCE, 'x-expected': ID_EXPECTED, 'x-default': 'the first subject', description: 'The ref of the subject it measures.' })),
   serial: Type.Optional(DeviceSerialSchema),
   ble: Type.Optional(DeviceBleSchema),
+  replay: Type.Optional(DeviceReplaySchema),
 }, { ...strict, description: 'One device.' });
 
 export const ProfilesSchema = Type.Object({
@@ -158,6 +164,40 @@ export const EmbeddingsSchema = Type.Object({
   dirs: Type.Array(Type.String({ minLength: 1 }), { default: [], description: "Folders of your own encoders (`NAME.manifest.json` beside its ONNX model), read after the shipped ones; one for a modality replaces the shipped one. A relative path is taken from the config file's folder." }),
 }, { ...strict, default: {}, description: 'ONNX encoders that turn each window of a modality into an embedding.' });
 
+const CLOCK_PATTERN = '^([01][0-9]|2[0-3]):[0-5][0-9]$';
+
+export const LightExposureSchema = Type.Object({
+  threshold_lx: Type.Number({ exclusiveMinimum: 0, default: 250, description: 'Light at or above this is counted in the time above threshold and its timing (light.tat, flit, llit, mlit); the codes carry the number, e.g. `light.tat250`.' }),
+  night_threshold_lx: Type.Number({ minimum: 0, default: 10, description: 'Light above this during the night is light at night (`light.lan10`).' }),
+  night_start: Type.String({ pattern: CLOCK_PATTERN, 'x-expected': 'a local time HH:MM', default: '22:00', description: 'When the night begins, local time.' }),
+  night_end: Type.String({ pattern: CLOCK_PATTERN, 'x-expected': 'a local time HH:MM', default: '06:00', description: 'When the night ends, local time (the next morning when it is before night_start).' }),
+  half_lives_h: Type.Array(Type.Number({ exclusiveMinimum: 0, maximum: 8760 }), { default: [24], uniqueItems: true, maxItems: 8, description: 'Half-lives, in hours, of the exponentially decayed light doses (`light.dose.hl24h`).' }),
+}, { ...strict, default: {}, description: 'Light exposure, from devices with an `illuminance` channel.' });
+
+export const ExposureSchema = Type.Object({
+  period_s: Type.Integer({ minimum: 60, maximum: 86_400, multipleOf: 60, default: 300, description: "Seconds between exposure reports of each subject's day so far (a whole number of minutes); one more goes out at each local midnight with the day's final values." }),
+  grace_s: Type.Number({ minimum: 0, maximum: 3600, default: 5, description: 'How long after a report\'s time its late samples are waited for when every sensor is silent.' }),
+  max_gap_s: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 86_400, 'x-default': "5 of the channel's sample periods (at least 1 s), or 60 s for a channel without a rate", description: 'The longest interval one sample may stand for; across a longer one the sensor counts as off (its time is not covered), never as dark or still.' })),
+  light: LightExposureSchema,
+}, { ...strict, default: {}, description: "Exposures accumulated over each subject's local days (light, breathing, activity) from the devices' samples." });
+
+/** Addresses the hub's HTTP server may bind: loopback only, since it takes events from local tools. */
+export const HTTP_HOSTS = ['127.0.0.1', '::1'] as const;
+export const DEFAULT_HTTP_PORT = 8470;
+
+export const HttpSchema = Type.Object({
+  enabled: StringEnum(['on', 'off'], { default: 'on', description: '`on` serves the loopback HTTP endpoint (`POST /v1/events`, which `twinedge mark` uses); `off` serves nothing.' }),
+  host: StringEnum(HTTP_HOSTS, { default: '127.0.0.1', description: 'The loopback address to bind: `127.0.0.1` or `::1`. Other addresses are refused: the endpoint is for tools on the hub itself.' }),
+  port: Type.Integer({ minimum: 0, maximum: 65535, default: DEFAULT_HTTP_PORT, description: 'The TCP port; 0 picks a free one and logs it. `twinedge run --http-port N` wins over this key.' }),
+  token_file: Type.Optional(Type.String({ minLength: 1, 'x-default': '`http.token` in hub.data_dir', description: "File of the bearer token that requests must carry. The hub creates it (32 random bytes in hex, mode 0600) when it is absent, and refuses to start when other users can read it. A relative path is taken from the config file's folder." })),
+  max_body_bytes: Type.Integer({ minimum: 1024, maximum: 1_048_576, default: 16_384, description: 'Largest request body accepted, in bytes; a larger one is answered 413.' }),
+}, { ...strict, default: {}, description: 'The loopback HTTP endpoint of the hub, for marking events from the same machine.' });
+
+export const EventsSchema = Type.Object({
+  max_age_days: Type.Number({ exclusiveMinimum: 0, maximum: 366, default: 28, description: 'An event whose time lies further back than this many days is refused, as a likely typo (a wrong year or unit).' }),
+  max_future_s: Type.Number({ minimum: 0, maximum: 3600, default: 300, description: "How far ahead of the hub's clock an event's time may lie, in seconds: the clock skew allowed between the sender and the hub." }),
+}, { ...strict, default: {}, description: 'Intervention events (twin level 3) marked with `twinedge mark`, over HTTP or by a device.' });
+
 export const SourceSchema = Type.Object({
   simulated: SimulatedSourceSchema,
 }, { ...strict, default: {}, description: 'Simulated data, used when `devices` is empty.' });
@@ -173,8 +213,11 @@ export const ConfigSchema = Type.Object({
   profiles: ProfilesSchema,
   devices: Type.Array(DeviceSchema, { default: [], description: 'The devices this hub reads. When there are none, simulated data is used instead (see source).' }),
   windows: WindowsSchema,
+  exposure: ExposureSchema,
   embeddings: EmbeddingsSchema,
   ble: BleSchema,
+  http: HttpSchema,
+  events: EventsSchema,
 }, strict);
 
 type Raw = Static<typeof ConfigSchema>;

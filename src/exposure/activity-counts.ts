@@ -14,7 +14,11 @@
  * Streaming, as a hub receives samples: the filter's state, the partial group of 3 and the
  * partial epoch are kept between chunks, so counts are the same however the stream is cut. (A
  * filter restarted per chunk would ring at every chunk boundary.) Input must be at 30 Hz;
- * resampling other rates is the caller's.
+ * resampling other rates is the caller's (activity-counter.ts does it on a clock-aligned grid).
+ *
+ * Steps 1 to 4 are `AgCountFilter`, one count per 30 Hz sample; `AxisCounts` adds steps 5 and 6
+ * counting samples from its start. Both give their state as plain JSON so that a restarted hub
+ * continues exactly where it stopped.
  */
 
 /** Input (numerator) coefficients, b. */
@@ -38,36 +42,79 @@ export function steadyState(b: readonly number[], a: readonly number[]): number[
 
 const ZI = steadyState(AG_B, AG_A);
 
+/** An `AgCountFilter`'s state; `z` is null until the first sample (and after a restart). */
+export interface AgCountFilterState {
+  z: number[] | null;
+}
+
+/** Steps 1 to 4: one 30 Hz sample (g) in, its count (0, or 4 to 128) out. */
+export class AgCountFilter {
+  #z: number[] | null;
+
+  constructor(state?: AgCountFilterState) {
+    if (state !== undefined && state.z !== null && state.z.length !== ZI.length) throw new TypeError(`AgCountFilter state needs ${ZI.length} filter values, not ${state.z.length}`);
+    this.#z = state?.z ? state.z.slice() : null;
+  }
+
+  count(g: number): number {
+    const n = AG_B.length - 1;
+    const x = Math.round(g * 1000) / 1000;
+    this.#z ??= ZI.map((v) => v * x);
+    const z = this.#z;
+    // Transposed direct form II, as lfilter computes it.
+    const y = AG_B[0]! * x + z[0]!;
+    for (let i = 0; i < n - 1; i++) z[i] = AG_B[i + 1]! * x + z[i + 1]! - AG_A[i + 1]! * y;
+    z[n - 1] = AG_B[n]! * x - AG_A[n]! * y;
+    const c = Math.abs(y * SCALE);
+    return c < MIN_COUNT ? 0 : c > MAX_COUNT ? MAX_COUNT : Math.floor(c);
+  }
+
+  /** The next sample starts the filter in its steady state again, as at the first one. */
+  restart(): void {
+    this.#z = null;
+  }
+
+  state(): AgCountFilterState {
+    return { z: this.#z ? this.#z.slice() : null };
+  }
+}
+
+/** An `AxisCounts`' state: the filter, the partial group of 3 and the partial epoch. */
+export interface AxisCountsState {
+  filter: AgCountFilterState;
+  group: number;
+  groupSum: number;
+  epoch: number;
+  epochSum: number;
+}
+
 /** One axis's counts, fed in chunks of 30 Hz samples; epochs come out as they complete. */
 export class AxisCounts {
   readonly #samplesPerEpoch10Hz: number;
-  #z: number[] | undefined;
+  readonly #filter: AgCountFilter;
   #group = 0;
   #groupSum = 0;
   #epoch = 0;
   #epochSum = 0;
 
-  constructor(epochSeconds: number) {
+  constructor(epochSeconds: number, state?: AxisCountsState) {
     if (!Number.isInteger(epochSeconds) || epochSeconds < 1) throw new TypeError(`epochSeconds must be a positive integer, not ${epochSeconds}`);
     this.#samplesPerEpoch10Hz = epochSeconds * 10;
+    this.#filter = new AgCountFilter(state?.filter);
+    if (state) {
+      if (state.group >= 3 || state.epoch >= this.#samplesPerEpoch10Hz) throw new TypeError(`AxisCounts state does not fit ${epochSeconds} s epochs`);
+      this.#group = state.group;
+      this.#groupSum = state.groupSum;
+      this.#epoch = state.epoch;
+      this.#epochSum = state.epochSum;
+    }
   }
 
   /** Pushes samples (g, 30 Hz); returns the counts of the epochs they completed. */
   push(samples: ArrayLike<number>): number[] {
     const out: number[] = [];
-    const n = AG_B.length - 1;
     for (let k = 0; k < samples.length; k++) {
-      const x = Math.round(samples[k]! * 1000) / 1000;
-      this.#z ??= ZI.map((v) => v * x);
-      const z = this.#z;
-      // Transposed direct form II, as lfilter computes it.
-      const y = AG_B[0]! * x + z[0]!;
-      for (let i = 0; i < n - 1; i++) z[i] = AG_B[i + 1]! * x + z[i + 1]! - AG_A[i + 1]! * y;
-      z[n - 1] = AG_B[n]! * x - AG_A[n]! * y;
-      let c = Math.abs(y * SCALE);
-      if (c < MIN_COUNT) c = 0;
-      else if (c > MAX_COUNT) c = MAX_COUNT;
-      this.#groupSum += Math.floor(c);
+      this.#groupSum += this.#filter.count(samples[k]!);
       if (++this.#group === 3) {
         this.#epochSum += Math.floor(this.#groupSum / 3);
         this.#group = 0;
@@ -80,6 +127,10 @@ export class AxisCounts {
       }
     }
     return out;
+  }
+
+  state(): AxisCountsState {
+    return { filter: this.#filter.state(), group: this.#group, groupSum: this.#groupSum, epoch: this.#epoch, epochSum: this.#epochSum };
   }
 }
 

@@ -62,3 +62,34 @@ export function nextLocalDate(date: string): string {
 export function localDayBounds(date: string, timeZone: string): { startMs: number; endMs: number } {
   return { startMs: startOfLocalDay(date, timeZone), endMs: startOfLocalDay(nextLocalDate(date), timeZone) };
 }
+
+/**
+ * The local day of an instant and its clock reading, remembered for the day last asked about:
+ * streams ask about the same day thousands of times, and the time zone rules are slow to consult.
+ */
+export class LocalDayCache {
+  readonly #tz: string;
+  #day: { date: string; startMs: number; endMs: number; offsetMs: number | undefined } | undefined;
+
+  constructor(timeZone: string) {
+    this.#tz = timeZone;
+  }
+
+  of(t: number): { readonly date: string; readonly startMs: number; readonly endMs: number } {
+    const d = this.#day;
+    if (d && t >= d.startMs && t < d.endMs) return d;
+    const date = localDate(t, this.#tz);
+    const { startMs, endMs } = localDayBounds(date, this.#tz);
+    const offsetStart = offsetAt(startMs, this.#tz);
+    // One offset all day (no daylight-saving change in it) lets the clock be read by arithmetic.
+    this.#day = { date, startMs, endMs, offsetMs: offsetStart === offsetAt(endMs - 1, this.#tz) ? offsetStart : undefined };
+    return this.#day;
+  }
+
+  /** The local clock reading at `t`, minutes after midnight. */
+  clockMinutes(t: number): number {
+    this.of(t);
+    const d = this.#day!;
+    return d.offsetMs === undefined ? localClockMinutes(t, this.#tz) : (t - d.startMs) / 60_000;
+  }
+}

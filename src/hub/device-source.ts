@@ -1,14 +1,23 @@
 /**
  * The hub's devices as a frame source: per configured device, a transport kept open by a
  * supervisor (reopened with backoff after an unplug), the profile's DeviceReader turning bytes
- * into timed samples, and the windows that turn samples into one cross-section per subject per
- * window. Bad input is counted per device and rate-limited in the log; one device's trouble never
- * touches another's.
+ * into timed samples, the windows that turn samples into one cross-section per subject per
+ * window, and each subject's exposures. Bad input is counted per device and rate-limited in the
+ * log; one device's trouble never touches another's.
+ *
+ * Two clocks. Live devices' windows close by the wall clock. Replayed captures carry the times
+ * they were captured at, so their subjects' windows close as those times pass, on a pipeline of
+ * their own (a subject is all live or all replayed; the config says so). Exposures always move
+ * with the samples' times; a live subject's are also pushed on by the wall clock, so that
+ * reports still go out while every sensor is silent.
+ *
+ * Exposure state is stored with the exposure frames that report it, in one outbox batch, and
+ * read back at start: after a crash the subject's day continues from its last report.
  */
 import type { DeviceInfo } from '../frames/codec.js';
 
 export interface ProfileInfo { id: string; version: string }
-import type { Clock } from '../ops/clock.js';
+import { plausibleWallTime, type Clock } from '../ops/clock.js';
 import { ErrorTally } from '../ops/error-tally.js';
 import type { Logger } from '../ops/log.js';
 import { DeviceReader, type DeviceReaderStats } from '../profiles/device-reader.js';
@@ -19,13 +28,30 @@ import type { EmbedderOptions } from '../embeddings/embedder.js';
 import type { EncoderInfo, EncoderSet } from '../embeddings/encoder-set.js';
 import { BleDevices, type BleDevicesOptions } from './ble-devices.js';
 import { WindowPipeline } from './window-pipeline.js';
-import type { FrameSource, ProducedFrame } from './frame-source.js';
+import type { EmitFrames, FrameSource, ProducedFrame, ReadState } from './frame-source.js';
+import type { WindowDevice } from '../windows/coverage-windows.js';
+import type { TimedSample } from '../profiles/timing.js';
+import { SubjectExposure, type SubjectExposureState } from '../exposure/subject-exposure.js';
+import { subjectExposureOptions, type ExposureSettings } from '../exposure/exposure-settings.js';
+import type { SubjectExposureOptions } from '../exposure/subject-exposure.js';
+import { DeviceEventMapper } from '../events/device-events.js';
 
 export interface ConfiguredDevice {
   readonly subject: string;
   readonly profile: Profile;
   /** Makes the device's transport (a serial port, a replayed capture); its id is the device id. */
   readonly transport: (listener: TransportListener) => Transport;
+  /** A replayed capture: its samples carry the capture's times, not the hub's. */
+  readonly replayed?: boolean;
+  /** false: the device feeds exposures only, no cross-section windows (a day replayed in minutes would make dozens a second). */
+  readonly windows?: boolean;
+}
+
+export interface DeviceExposureOptions extends ExposureSettings {
+  /** How long the wall clock waits past a report's time for late samples. */
+  readonly graceMs: number;
+  /** Subject ref -> IANA time zone of its local days. */
+  readonly timeZones: ReadonlyMap<string, string>;
 }
 
 export interface DeviceSourceOptions {
@@ -39,6 +65,8 @@ export interface DeviceSourceOptions {
   readonly ble?: Omit<BleDevicesOptions, 'clock' | 'log' | 'onSamples' | 'onGap' | 'onBound'>;
   /** The encoders, when embeddings are on; closed when the source stops. */
   readonly encoders?: { readonly set: EncoderSet; readonly options: EmbedderOptions };
+  /** Exposure accumulation; none without it. */
+  readonly exposure?: DeviceExposureOptions;
   readonly clock: Clock;
   readonly log: Logger;
   readonly reconnectMinMs?: number;
@@ -52,27 +80,62 @@ interface RunningDevice {
   readonly tally: ErrorTally;
 }
 
+/** A subject's exposures and whether the wall clock pushes them on. */
+interface SubjectExposures {
+  readonly subject: string;
+  readonly options: SubjectExposureOptions;
+  readonly live: boolean;
+  tracker?: SubjectExposure;
+  /** Samples passed over while the wall clock was not set. */
+  unsetClockSamples: number;
+}
+
+/** Windows on the capture clock: made at the first replayed sample, closed as sample times pass. */
+interface ReplayWindows {
+  readonly devices: WindowDevice[];
+  pipeline?: WindowPipeline;
+  /** The latest sample time seen. */
+  latestMs: number;
+}
+
+const EXPOSURE_STATE_PREFIX = 'exposure/';
+/** How often the wall clock pushes live subjects' exposures on. */
+const EXPOSURE_TICK_MS = 1000;
+
 export class DeviceSource implements FrameSource {
   readonly name = 'devices';
   readonly #o: DeviceSourceOptions;
+  readonly #log: Logger;
   readonly #running: RunningDevice[] = [];
   readonly #pipeline: WindowPipeline;
+  readonly #replay: ReplayWindows = { devices: [], latestMs: -Infinity };
+  /** Device key (serial device id, BLE key) -> whether it is replayed. */
+  readonly #replayed = new Set<string>();
+  /** Replayed devices whose samples go to windows (on the capture's clock). */
+  readonly #replayWindowed = new Set<string>();
+  readonly #subjectOf = new Map<string, string>();
+  readonly #exposures = new Map<string, SubjectExposures>();
+  /** Device key -> the rules that turn its samples into intervention events (a button box). */
+  readonly #eventMappers = new Map<string, DeviceEventMapper>();
+  #eventsMarked = 0;
   readonly #ble: BleDevices | undefined;
-  #emit: ((frames: readonly ProducedFrame[]) => Promise<void>) | undefined;
+  #emit: EmitFrames | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #exposureTimer: NodeJS.Timeout | undefined;
   #inflight: Promise<void> = Promise.resolve();
   #stopped = false;
 
   constructor(options: DeviceSourceOptions) {
     this.#o = options;
     const log = options.log.child({ stage: 'devices' });
+    this.#log = log;
     for (const config of options.devices) {
       // The supervisor makes the transport, and with it the device id the rest is keyed by.
       let deviceId = '';
       const reader: DeviceReader = new DeviceReader({
         profile: config.profile,
         onSamples: (samples) => {
-          this.#pipeline.add(deviceId, samples);
+          this.#samples(deviceId, samples);
           tally.ok();
         },
         onIssue: (issue) => tally.record(issue.code, { message: issue.message }),
@@ -85,54 +148,159 @@ export class DeviceSource implements FrameSource {
         onChunk: (chunk) => reader.push(chunk),
         onGap: () => {
           reader.gap();
-          this.#pipeline.gap(deviceId);
+          this.#eventMappers.get(deviceId)?.reset();
+          this.#pipelineOf(deviceId)?.gap(deviceId);
         },
       });
       deviceId = supervisor.device;
       const tally = new ErrorTally(log, { bindings: { device: deviceId, profile: config.profile.id }, clock: options.clock, summaryEveryMs: 60_000 });
       this.#running.push({ config, supervisor, reader, tally });
+      this.#subjectOf.set(deviceId, config.subject);
+      if (config.profile.events.length > 0) this.#eventMappers.set(deviceId, new DeviceEventMapper(config.profile.events, deviceId));
+      if (config.replayed) this.#replayed.add(deviceId);
     }
     this.#ble = options.ble && options.ble.devices.length > 0 ? new BleDevices({
       ...options.ble,
       clock: options.clock,
       log,
-      onSamples: (key, samples) => this.#pipeline.add(key, samples),
-      onGap: (key) => this.#pipeline.gap(key),
+      onSamples: (key, samples) => this.#samples(key, samples),
+      onGap: (key) => {
+        this.#pipeline.gap(key);
+        this.#eventMappers.get(key)?.reset();
+      },
       onBound: (key, deviceId) => this.#pipeline.rename(key, deviceId),
     }) : undefined;
     const bleKeys = this.#ble?.keys ?? [];
-    this.#pipeline = new WindowPipeline({
-      devices: [
-        ...this.#running.map((r) => ({
-          deviceId: r.supervisor.device,
-          subject: r.config.subject,
-          profileId: r.config.profile.id,
-          profileVersion: r.config.profile.version,
-          channels: r.config.profile.channels,
-        })),
-        ...(options.ble?.devices ?? []).map((d, i) => ({
-          deviceId: bleKeys[i]!,
-          subject: d.subject,
-          profileId: d.profile.id,
-          profileVersion: d.profile.version,
-          channels: d.profile.channels,
-        })),
-      ],
-      windowMs: options.windowMs,
-      graceMs: options.graceMs ?? 0,
-      minCoverage: options.minCoverage ?? 0.5,
-      encoders: options.encoders,
-      log,
-      nowWallMs: options.clock.wallMs(),
+    (options.ble?.devices ?? []).forEach((d, i) => {
+      this.#subjectOf.set(bleKeys[i]!, d.subject);
+      if (d.profile.events.length > 0) this.#eventMappers.set(bleKeys[i]!, new DeviceEventMapper(d.profile.events, bleKeys[i]!));
+    });
+    const windowDevices: WindowDevice[] = [
+      ...this.#running.map((r) => ({
+        deviceId: r.supervisor.device,
+        subject: r.config.subject,
+        profileId: r.config.profile.id,
+        profileVersion: r.config.profile.version,
+        channels: r.config.profile.channels,
+      })),
+      ...(options.ble?.devices ?? []).map((d, i) => ({
+        deviceId: bleKeys[i]!,
+        subject: d.subject,
+        profileId: d.profile.id,
+        profileVersion: d.profile.version,
+        channels: d.profile.channels,
+      })),
+    ];
+    const noWindows = new Set(this.#running.filter((r) => r.config.windows === false).map((r) => r.supervisor.device));
+    this.#replay.devices.push(...windowDevices.filter((d) => this.#replayed.has(d.deviceId) && !noWindows.has(d.deviceId)));
+    for (const d of this.#replay.devices) this.#replayWindowed.add(d.deviceId);
+    this.#pipeline = this.#windowPipeline(windowDevices.filter((d) => !this.#replayed.has(d.deviceId)), options.clock.wallMs());
+    if (options.exposure) {
+      for (const subject of new Set(windowDevices.map((d) => d.subject))) {
+        const devices = windowDevices.filter((d) => d.subject === subject);
+        const o = subjectExposureOptions(devices.flatMap((d) => d.channels), options.exposure, options.exposure.timeZones.get(subject) ?? 'UTC');
+        if (o) this.#exposures.set(subject, { subject, options: o, live: !devices.some((d) => this.#replayed.has(d.deviceId)), unsetClockSamples: 0 });
+      }
+    }
+  }
+
+  #windowPipeline(devices: readonly WindowDevice[], nowWallMs: number): WindowPipeline {
+    const o = this.#o;
+    return new WindowPipeline({
+      devices,
+      windowMs: o.windowMs,
+      graceMs: o.graceMs ?? 0,
+      minCoverage: o.minCoverage ?? 0.5,
+      encoders: o.encoders,
+      log: this.#log,
+      nowWallMs,
     });
   }
 
-  start(emit: (frames: readonly ProducedFrame[]) => Promise<void>): void {
+  #pipelineOf(key: string): WindowPipeline | undefined {
+    if (!this.#replayed.has(key)) return this.#pipeline;
+    return this.#replayWindowed.has(key) ? this.#replay.pipeline : undefined;
+  }
+
+  #samples(key: string, samples: TimedSample[]): void {
+    if (!this.#replayed.has(key)) this.#pipeline.add(key, samples);
+    else if (this.#replayWindowed.has(key)) this.#replaySamples(key, samples);
+    const subject = this.#subjectOf.get(key);
+    const marked = this.#eventMappers.get(key)?.map(samples);
+    if (marked && marked.length > 0 && subject !== undefined) {
+      // A button pressed for "medication taken": an event frame, in order with the others.
+      const frames = marked.map((event) => ({ subjectRef: subject, payload: { event } }));
+      this.#eventsMarked += frames.length;
+      this.#inflight = this.#inflight.then(() => this.#emit!(frames)).catch(() => {});
+    }
+    const x = subject === undefined ? undefined : this.#exposures.get(subject);
+    if (!x?.tracker) return;
+    // A live hub whose clock is not set yet (a Pi boots near 1970) would put samples in days
+    // long gone, and a report at every boundary since: its exposures wait for the clock.
+    if (x.live && !plausibleWallTime(samples[0]?.wallMs ?? 0)) {
+      x.unsetClockSamples += samples.length;
+      return;
+    }
+    x.tracker.add(samples);
+    this.#storeReports(x);
+  }
+
+  /** Replayed samples: their windows close as the capture's time passes them. */
+  #replaySamples(key: string, samples: TimedSample[]): void {
+    if (samples.length === 0) return;
+    const r = this.#replay;
+    r.pipeline ??= this.#windowPipeline(r.devices, samples[0]!.wallMs);
+    r.pipeline.add(key, samples);
+    for (const s of samples) if (s.wallMs > r.latestMs) r.latestMs = s.wallMs;
+    while (r.latestMs >= r.pipeline.closesAtMs) this.#close(r.pipeline, false);
+  }
+
+  start(emit: EmitFrames, readState: ReadState = async () => undefined): void {
     this.#emit = emit;
-    for (const r of this.#running) r.supervisor.start();
-    // BLE comes up on its own time (noble loads, the adapter powers on): never in the way of serial.
-    void this.#ble?.start().catch((e: Error) => this.#o.log.error({ err: e.message }, 'BLE could not start'));
-    this.#schedule();
+    // Exposure state first: a sample taken before it is read would be counted again after it.
+    void this.#loadExposures(readState).then(() => {
+      if (this.#stopped) return;
+      for (const r of this.#running) r.supervisor.start();
+      // BLE comes up on its own time (noble loads, the adapter powers on): never in the way of serial.
+      void this.#ble?.start().catch((e: Error) => this.#o.log.error({ err: e.message }, 'BLE could not start'));
+      this.#schedule();
+      if ([...this.#exposures.values()].some((x) => x.live)) this.#tickExposures();
+    });
+  }
+
+  async #loadExposures(readState: ReadState): Promise<void> {
+    for (const x of this.#exposures.values()) {
+      let state: SubjectExposureState | undefined;
+      try {
+        const bytes = await readState(EXPOSURE_STATE_PREFIX + x.subject);
+        state = bytes ? JSON.parse(Buffer.from(bytes).toString('utf8')) as SubjectExposureState : undefined;
+      } catch (e) {
+        this.#log.error({ subject: x.subject, err: (e as Error).message }, 'stored exposure state unreadable: the subject\'s exposures start again');
+      }
+      if (state && !SubjectExposure.resumes(x.options, state)) this.#log.warn({ subject: x.subject }, 'exposure settings changed: the subject\'s exposures start again from now');
+      else if (state) this.#log.info({ subject: x.subject, next: state.next }, 'exposures continue from the stored state');
+      x.tracker = new SubjectExposure(x.options, state, !x.live);
+    }
+  }
+
+  #tickExposures(): void {
+    if (this.#stopped) return;
+    const now = this.#o.clock.wallMs() - this.#o.exposure!.graceMs;
+    for (const x of plausibleWallTime(now) ? this.#exposures.values() : []) {
+      if (!x.live || !x.tracker) continue;
+      x.tracker.advance(now);
+      this.#storeReports(x);
+    }
+    this.#exposureTimer = setTimeout(() => this.#tickExposures(), EXPOSURE_TICK_MS);
+  }
+
+  /** Reports made, stored with the state after them in one batch, in order with the other frames. */
+  #storeReports(x: SubjectExposures): void {
+    const r = x.tracker!.takeReports();
+    if (!r) return;
+    const frames: ProducedFrame[] = r.reports.map((exposure) => ({ subjectRef: x.subject, payload: { exposure } }));
+    const state = [{ key: EXPOSURE_STATE_PREFIX + x.subject, value: Buffer.from(JSON.stringify(r.state)) }];
+    this.#inflight = this.#inflight.then(() => this.#emit!(frames, state)).catch(() => {});
   }
 
   #schedule(): void {
@@ -141,13 +309,13 @@ export class DeviceSource implements FrameSource {
     if (moved !== 0) this.#o.log.warn({ movedMs: moved }, 'the wall clock jumped: windows start again where it is now');
     const wait = Math.max(0, this.#pipeline.closesAtMs - this.#o.clock.wallMs());
     this.#timer = setTimeout(() => {
-      this.#close(false);
+      this.#close(this.#pipeline, false);
       this.#schedule();
     }, wait);
   }
 
-  #close(partial: boolean): void {
-    const closed = this.#pipeline.close(this.#o.clock.monoMs(), this.#o.clock.wallMs(), partial);
+  #close(pipeline: WindowPipeline, partial: boolean): void {
+    const closed = pipeline.close(this.#o.clock.monoMs(), this.#o.clock.wallMs(), partial);
     // Appends in window order; a failed append is logged by the hub and must not stop the windows.
     this.#inflight = this.#inflight.then(async () => {
       const sections = await closed.sections;
@@ -181,12 +349,24 @@ export class DeviceSource implements FrameSource {
     return this.#running.map((r) => ({ device: r.supervisor.device, state: r.supervisor.state, ...r.reader.stats(), errors: r.tally.counts() }));
   }
 
+  /** Intervention events marked on devices (a button press) since the start. */
+  get eventsMarked(): number {
+    return this.#eventsMarked;
+  }
+
+  /** Per subject with exposures: samples ignored as repeats or late (a replay after a restart). */
+  exposureStats(): Array<{ subject: string; late: number; unsetClockSamples: number }> {
+    return [...this.#exposures.values()].map((x) => ({ subject: x.subject, late: x.tracker?.late ?? 0, unsetClockSamples: x.unsetClockSamples }));
+  }
+
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
     clearTimeout(this.#timer);
+    clearTimeout(this.#exposureTimer);
     await Promise.all([...this.#running.map((r) => r.supervisor.stop()), this.#ble?.stop()]);
-    if (this.#emit && this.#o.clock.wallMs() > this.#pipeline.windowStartMs) this.#close(true);
+    if (this.#emit && this.#o.clock.wallMs() > this.#pipeline.windowStartMs) this.#close(this.#pipeline, true);
+    if (this.#emit && this.#replay.pipeline && this.#replay.latestMs > this.#replay.pipeline.windowStartMs) this.#close(this.#replay.pipeline, true);
     await this.#inflight;
     await this.#o.encoders?.set.close();
   }

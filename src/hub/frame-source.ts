@@ -1,10 +1,20 @@
 import type { DeviceInfo, Payload } from '../frames/codec.js';
+import type { StateWrite } from '../outbox/outbox.js';
 
 /** A frame's content before it has a seq, a header and a signature. */
 export interface ProducedFrame {
   readonly subjectRef: string;
   readonly payload: Payload;
 }
+
+/**
+ * Appends frames, with the state that produced them in the same atomic batch (exposure
+ * accumulators): after a crash either both are on disk or neither is.
+ */
+export type EmitFrames = (frames: readonly ProducedFrame[], state?: readonly StateWrite[]) => Promise<void>;
+
+/** Reads back state a source stored with its frames. */
+export type ReadState = (key: string) => Promise<Uint8Array | undefined>;
 
 /**
  * Where the hub's frames come from. Until the device layers land this is a simulated source; the
@@ -23,6 +33,6 @@ export interface FrameSource {
     profiles: Array<{ id: string; version: string }>;
     encoders: Array<{ name: string; version: string; sha256: string; modality: string }>;
   };
-  start(emit: (frames: readonly ProducedFrame[]) => Promise<void>): void;
+  start(emit: EmitFrames, readState?: ReadState): void;
   stop(): Promise<void>;
 }

@@ -12,7 +12,9 @@ import { EncoderSet, SHIPPED_ENCODERS_DIR } from '../embeddings/encoder-set.js';
 import { loadNoble } from '../transports/ble/load-noble.js';
 import type { Profile } from '../profiles/profile.js';
 import type { ConfiguredBleDevice } from './ble-devices.js';
-import { DeviceSource, type ConfiguredDevice } from './device-source.js';
+import { DeviceSource, type ConfiguredDevice, type DeviceExposureOptions } from './device-source.js';
+import { ReplayTransport } from '../transports/capture/replay-transport.js';
+import { clockMinutesOf } from '../exposure/exposure-settings.js';
 import { TwinedgeError } from '../ops/errors.js';
 import type { Logger } from '../ops/log.js';
 import type { BrokerOptions } from '../publish/session.js';
@@ -74,6 +76,11 @@ export async function configuredDevices(config: Config, log: Logger, hubClock: C
       const refused = loaded.problems.length > 0 ? ` (${loaded.problems.length} profile file(s) were refused; see the log or run twinedge profiles validate)` : '';
       throw new TwinedgeError('CONFIG_VALUE_INVALID', `no profile '${d.profile}'${refused}`, { keyPath: `devices[${i}].profile` });
     }
+    if (d.replay) {
+      if (profile.transport !== 'serial') throw new TwinedgeError('CONFIG_VALUE_INVALID', `profile '${d.profile}' is for ${profile.transport} devices; captures are of serial devices`, { keyPath: `devices[${i}].replay` });
+      out.serial.push(replayDevice(d.replay, d.subject!, profile, hubClock));
+      continue;
+    }
     if (profile.transport !== 'serial') {
       if (d.serial) throw new TwinedgeError('CONFIG_VALUE_INVALID', `profile '${d.profile}' is for ${profile.transport} devices: give ble, not serial`, { keyPath: `devices[${i}].serial` });
       out.ble.push({ subject: d.subject!, profile, address: d.ble?.address?.toLowerCase(), key: d.ble?.bind_key_file ? await readBindKey(d.ble.bind_key_file, i) : undefined });
@@ -83,6 +90,32 @@ export async function configuredDevices(config: Config, log: Logger, hubClock: C
     out.serial.push(serialDevice(d, i, profile, hubClock));
   }
   return out;
+}
+
+/**
+ * A replayed capture: played to its end and then silent, as a device that stopped talking (a
+ * replay that ended is not reopened).
+ */
+function replayDevice(r: NonNullable<Config['devices'][number]['replay']>, subject: string, profile: Profile, hubClock: Clock): ConfiguredDevice {
+  return { subject, profile, replayed: true, transport: (listener: TransportListener) => new ReplayTransport({ capture: r.file, speed: r.speed, atEnd: 'stay-open' }, hubClock, listener) };
+}
+
+/** The exposure settings of a validated config. */
+export function exposureOptionsFrom(config: Config): DeviceExposureOptions {
+  const e = config.exposure;
+  return {
+    periodMs: e.period_s * 1000,
+    graceMs: e.grace_s * 1000,
+    maxGapMs: e.max_gap_s === undefined ? undefined : e.max_gap_s * 1000,
+    light: {
+      thresholdLx: e.light.threshold_lx,
+      nightThresholdLx: e.light.night_threshold_lx,
+      nightStartMin: clockMinutesOf(e.light.night_start),
+      nightEndMin: clockMinutesOf(e.light.night_end),
+      halfLivesMs: e.light.half_lives_h.map((h) => h * 3_600_000),
+    },
+    timeZones: new Map(config.subjects.map((s) => [s.ref, s.time_zone])),
+  };
 }
 
 /** A BTHome bind key: 32 hex digits in a file (a secret, so not in the config itself). */
@@ -138,6 +171,7 @@ export async function hubOptionsFrom(config: Config, parts: { key: HubKey; clock
       ? new DeviceSource({
         devices, windowMs: config.windows.length_s * 1000, graceMs: config.windows.grace_s * 1000,
         minCoverage: config.windows.min_coverage, clock: parts.clock, log: parts.log,
+        exposure: exposureOptionsFrom(config),
         ...(encoders ? { encoders } : {}),
         ble: {
           devices: ble,

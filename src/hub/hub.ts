@@ -14,10 +14,13 @@ import { FrameMaker, HUB_SUBJECT } from '../frames/frame-maker.js';
 import type { HubKey } from '../frames/keys.js';
 import { FrameSigner } from '../frames/sign.js';
 import { LevelOutbox } from '../outbox/level-outbox.js';
-import type { OutboxStats } from '../outbox/outbox.js';
+import type { OutboxStats, StateWrite } from '../outbox/outbox.js';
 import type { SystemClock, Clock } from '../ops/clock.js';
 import type { Logger } from '../ops/log.js';
 import { Publisher, type BrokerOptions, type HubStatusState, type PublisherStats } from '../publish/session.js';
+import type { Event } from '../frames/codec.js';
+import { RecentEvents, type RecordOutcome } from '../events/recent-events.js';
+import { TwinedgeError } from '../ops/errors.js';
 import type { FrameSource, ProducedFrame } from './frame-source.js';
 
 export const SOFTWARE_VERSION = '0.1.0';
@@ -53,6 +56,8 @@ export class Hub {
   readonly #outbox: LevelOutbox;
   readonly #publisher: Publisher;
   #appendFailures = 0;
+  /** Event ids recorded lately, for idempotent requests; loaded at start. */
+  #events: RecentEvents | undefined;
   #stopping: Promise<void> | undefined;
 
   constructor(options: HubOptions) {
@@ -101,19 +106,21 @@ export class Hub {
   async start(): Promise<void> {
     await mkdir(this.#o.dataDir, { recursive: true, mode: 0o700 });
     await this.#outbox.open();
+    this.#events = await RecentEvents.load((key) => this.#outbox.getState(key));
+    if (this.#events.damaged) this.#o.log.warn('the list of recent event ids was unreadable: a request resent from before now is recorded again');
     const s = this.#outbox.stats();
     this.#o.log.info({ hubId: this.#o.hubId, keyId: this.keyId, bootId: this.#o.clock.bootId, lastSeq: s.lastSeq, pending: s.pending }, 'hub starting');
     this.#publisher.start();
-    this.#o.source.start((frames) => this.#append(frames));
+    this.#o.source.start((frames, state) => this.#append(frames, state), (key) => this.#outbox.getState(key));
   }
 
-  async #append(frames: readonly ProducedFrame[]): Promise<void> {
+  async #append(frames: readonly ProducedFrame[], state?: readonly StateWrite[]): Promise<void> {
     try {
       await this.#outbox.append(frames.map((f) => ({
         subjectRef: f.subjectRef,
         kind: payloadKind(f.payload),
         make: (seq: number) => this.#maker.makeAsync(seq, f.subjectRef, f.payload),
-      })));
+      })), state);
     } catch (e) {
       this.#appendFailures++;
       if (this.#appendFailures === 1) {
@@ -122,6 +129,38 @@ export class Hub {
       }
       throw e;
     }
+  }
+
+  /**
+   * Records an intervention event for a subject as an event frame: signed by the same FrameMaker
+   * and given the next seq like every frame, and stored in the same atomic batch as the record of
+   * its event id. An id recorded before writes nothing and resolves to the first record
+   * (`repeated`); the same id with different content rejects with EVENT_ID_REUSED. Rejects with
+   * EVENT_INVALID for a subject the hub does not serve, and with the outbox's error (OUTBOX_CLOSED,
+   * OUTBOX_WRITE_FAILED) when the frame cannot be stored. The event is taken as checked
+   * (src/events/event-request.ts).
+   */
+  recordEvent(subjectRef: string, event: Event): Promise<RecordOutcome> {
+    const events = this.#events;
+    if (!events) return Promise.reject(new TwinedgeError('OUTBOX_CLOSED', 'the hub is not started'));
+    if (!this.#o.subjects.includes(subjectRef)) {
+      return Promise.reject(new TwinedgeError('EVENT_INVALID', `'${subjectRef}' is not a subject of this hub (${this.#o.subjects.join(', ')})`, { keyPath: 'subject_ref' }));
+    }
+    return events.record(subjectRef, event, async (stateFor) => {
+      // The outbox gives seqs synchronously in call order, so the seq this append gets is known
+      // now, and the record stored with the frame can name it.
+      const expected = this.#outbox.stats().lastSeq + 1;
+      let seqs: number[];
+      try {
+        seqs = await this.#outbox.append([{ subjectRef, kind: 'event', make: (seq) => this.#maker.makeAsync(seq, subjectRef, { event }) }], stateFor(expected));
+      } catch (e) {
+        this.#appendFailures++;
+        if ((e as { code?: string }).code === 'OUTBOX_WRITE_FAILED') this.#o.onFatal?.(e as Error);
+        throw e;
+      }
+      if (seqs[0] !== expected) throw new TypeError(`event frame got seq ${seqs[0]}, not ${expected}`);
+      return expected;
+    });
   }
 
   stats(): HubStats {

@@ -26,6 +26,11 @@ const TIMESYNC_FLAG = '/run/systemd/timesync/synchronized';
 // Before this instant (2024-01-01) the wall clock is certainly not set: a Pi boots near 1970 or
 // at its last fake-hwclock save.
 const PLAUSIBLE_AFTER_MS = Date.UTC(2024, 0, 1);
+
+/** Whether a wall-clock time can be a real one: before 2024, the clock was certainly not set. */
+export function plausibleWallTime(ms: number): boolean {
+  return ms >= PLAUSIBLE_AFTER_MS;
+}
 const SYNC_RECHECK_MS = 5000;
 
 export interface ClockJump { atMonoMs: number; deltaMs: number }

@@ -46,6 +46,14 @@ export const ERROR_CODES = {
   CAPTURE_FILE_INVALID: { meaning: 'A capture file is malformed.', action: 'The message names the line; captures are JSON lines made by `twinedge capture`.', exit: 2 },
   CAPTURE_WRITE_FAILED: { meaning: 'A capture file could not be written (disk full, removed folder).', action: 'Free space or choose another --out; the chunks written before the failure are in the file.', exit: 1 },
   ENCODER_INVALID: { meaning: 'An encoder manifest or its ONNX model cannot be used (unreadable, malformed, or not the shape it says).', action: 'Fix the manifest field named, or the model; the hub runs without that encoder meanwhile.', exit: 2 },
+  EVENT_INVALID: { meaning: 'An event to record (from `twinedge mark`, the HTTP endpoint or a profile\'s `events`) has a missing, unknown or malformed field.', action: 'Fix the field named in the message; nothing was recorded.', exit: 2 },
+  EVENT_ID_REUSED: { meaning: 'An event id was sent again with different content than the event first recorded with it.', action: 'Give a new event its own id (or none, and the hub makes one); resend an event only unchanged.', exit: 2 },
+  HTTP_TOKEN_EXPOSED: { meaning: 'The HTTP token file can be read or written by other users.', action: 'Run `chmod 600` on the token file named, or delete it and restart the hub to make a new one.', exit: 2 },
+  HTTP_TOKEN_INVALID: { meaning: 'The HTTP token file cannot be read or does not hold a usable token.', action: 'Check the path (http.token_file, --token-file); delete a damaged file and restart the hub to make a new one.', exit: 2 },
+  HTTP_TOKEN_REFUSED: { meaning: 'The hub refused the bearer token sent to its HTTP endpoint.', action: 'Use the token file of the running hub (its http.token_file); it changes when that file is deleted and the hub restarted.', exit: 2 },
+  HTTP_LISTEN_FAILED: { meaning: 'The hub\'s loopback HTTP port could not be opened (in use, or not permitted).', action: 'Choose another http.port (or --http-port), or stop what holds it; the hub keeps running without HTTP meanwhile.', exit: 1 },
+  HUB_UNREACHABLE: { meaning: 'The hub\'s HTTP endpoint could not be reached.', action: 'Check that the hub is running and that the URL or the config\'s http.port is its port.', exit: 1 },
+  EVENT_NOT_RECORDED: { meaning: 'The hub could not store an event (it is stopping, or its outbox cannot write).', action: 'Send the event again with the same id once the hub runs; a repeat is recorded once.', exit: 1 },
   DECODE_REJECTED: { meaning: 'Input bytes were rejected by a decoder.', action: 'Check the bytes against the profile; the errors name the byte or field.', exit: 3 },
 } as const satisfies Record<string, CodeEntry>;
 

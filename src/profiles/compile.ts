@@ -6,6 +6,7 @@
 import { Ajv } from 'ajv';
 import { addSchemaErrors, type Problems, type SchemaErrorStyle } from '../config/problems.js';
 import { keyPathOf, type Path } from '../config/locate.js';
+import { compileEventRule, type DeviceEventRule } from '../events/device-events.js';
 import { FRAMINGS } from '../transports/serial/framing/registry.js';
 import { DECODE_ERRORS, rejected, type DecodedPacket, type DecodedValue, type DecodeIssue, type PacketDecoder } from './decoded.js';
 import { builtinDecoder, builtinDecoderNames } from './decoders/registry.js';
@@ -255,6 +256,20 @@ function checkExamples(p: ProfileFile, sources: readonly string[], problems: Pro
   });
 }
 
+/** The profile's event rules, each checked with the rules the hub applies to any event. */
+function compileEvents(p: ProfileFile, problems: Problems): DeviceEventRule[] {
+  const channels = p.channels.map((c) => c.name);
+  const rules: DeviceEventRule[] = [];
+  (p.events ?? []).forEach((spec, i) => {
+    const path: Path = ['events', i];
+    if (!channels.includes(spec.channel)) problems.add('PROFILE_INVALID', `no channel '${spec.channel}'; channels: ${channels.join(', ')}`, [...path, 'channel']);
+    const r = compileEventRule(spec);
+    if ('problems' in r) for (const x of r.problems) problems.add('PROFILE_INVALID', x.message, [...path, x.field]);
+    else rules.push(r.rule);
+  });
+  return rules;
+}
+
 /**
  * Compiles a validated profile, adding every problem found to `problems`. Returns undefined
  * when any was found: a profile is used whole or not at all.
@@ -315,6 +330,7 @@ export function compileProfile(p: ProfileFile, file: string, problems: Problems)
   if (p.transport !== 'serial' && p.match?.serial) problems.add('PROFILE_INVALID', 'match.serial is only for serial profiles', ['match', 'serial'], 'key');
   if (p.transport === 'serial' && p.match?.ble) problems.add('PROFILE_INVALID', 'match.ble is only for BLE profiles', ['match', 'ble'], 'key');
   checkExamples(p, sources, problems, decodingsOk);
+  const events = compileEvents(p, problems);
   if (problems.list.length > before) return undefined;
 
   const bySource = new Map(decodings.map((d) => [d.source, d]));
@@ -334,6 +350,7 @@ export function compileProfile(p: ProfileFile, file: string, problems: Problems)
       usb: usb ? { vendorId: normalHex(usb.vendor_id), productId: usb.product_id === undefined ? undefined : normalHex(usb.product_id), serialNumber: usb.serial_number } : undefined,
     },
     examples: p.examples,
+    events,
     decode(bytes, source, context) {
       const d = bySource.get(source === undefined ? sources[0]! : source.toLowerCase().replace(/-/g, ''));
       if (!d) return unknownSource(source!, sources);

@@ -4,6 +4,7 @@
  * business: a sample says which row of its packet it came from and, where the profile names one,
  * the device's timestamp; timing.ts turns that into hub times.
  */
+import type { DeviceEventRule } from '../events/device-events.js';
 import type { DecodeContext, DecodeIssue } from './decoded.js';
 import type { ExampleSpec, FramingSpec, MODALITIES } from './schema.js';
 
@@ -88,6 +89,8 @@ export interface Profile {
   readonly ble: BleSetup | undefined;
   readonly match: { readonly path: string | undefined; readonly usb: UsbMatch | undefined };
   readonly examples: readonly ExampleSpec[];
+  /** Samples that mark intervention events (DeviceEventMapper turns them into events); empty for most devices. */
+  readonly events: readonly DeviceEventRule[];
   /** Decodes one packet. Never throws on its bytes. `source` defaults to the first source. */
   decode(bytes: Uint8Array, source?: string, context?: DecodeContext): ProfileDecode;
 }

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { EVENT_KIND_WORDS } from '../events/event-fields.js';
 
 /**
  * The device profile format, defined once: this TypeBox schema validates a profile file (ajv,
@@ -168,6 +169,17 @@ export const BleSetupSchema = Type.Object({
   }, strict), { description: 'Bytes written to control points after subscribing, in order (a start command).' })),
 }, { ...strict, description: 'What the hub does once connected to a BLE device.' });
 
+export const EventRuleSchema = Type.Object({
+  channel: Name('The channel whose samples mark the event (one of this profile\'s channels).'),
+  when: Type.Union([Type.Number(), Type.Boolean()], { description: 'The value that marks it, after scale and offset: a button number, 1 for a press, true for a binary sensor turning on.' }),
+  kind: StringEnum(EVENT_KIND_WORDS, { description: 'The event\'s kind: medication, procedure, meal, sleep, device_change (or device-change) or note.' }),
+  code: Type.Optional(Type.String({ minLength: 1, description: "A code with its system: for a medication `ATC:<code>` (WHO ATC, any level, e.g. 'ATC:N02BE01') or `RXNORM:<rxcui>`; for other kinds any `SYSTEM:value`." })),
+  dose: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'The dose one press stands for; give unit with it.' })),
+  unit: Type.Optional(Type.String({ minLength: 1, description: "The dose's UCUM unit, e.g. 'mg', 'mL', '{tablet}'." })),
+  note: Type.Optional(Type.String({ minLength: 1, description: 'Text every such event carries, one line, at most 500 characters.' })),
+  debounce_s: Type.Optional(Type.Number({ minimum: 0, maximum: 3600, description: 'Matching samples closer than this to the previous one are the same press (a bouncing contact, a held button). Default 2.' })),
+}, { ...strict, description: 'A sample that marks an intervention event: the hub records the event when a sample of `channel` equals `when`.' });
+
 export const ProfileSchema = Type.Object({
   id: Type.String({ pattern: PROFILE_ID_SOURCE, maxLength: 100, 'x-expected': "lowercase words joined by '/', e.g. 'generic/bh1750-light'", description: 'Unique id, stable across versions: frames and configs name it.' }),
   version: Type.String({ pattern: '^\\d+\\.\\d+\\.\\d+$', 'x-expected': 'a version like 1.0.0', description: 'Version of this file; every frame carries it. Raise it when decoding changes.' }),
@@ -181,12 +193,14 @@ export const ProfileSchema = Type.Object({
   // One decoding or a list: checked as DecodingSchema item by item, so errors name the item's keys.
   decode: Type.Unknown({ description: 'How packets become named values: one decoding (see below), or a list of them with one per source.' }),
   examples: Type.Array(ExampleSchema, { minItems: 1, description: 'Inputs and what they decode to. At least one.' }),
+  events: Type.Optional(Type.Array(EventRuleSchema, { description: 'Samples that mark intervention events (a button meaning "medication taken").' })),
 }, { ...strict, description: 'A device profile.' });
 
 export type ProfileFile = Static<typeof ProfileSchema>;
 export type ChannelSpec = Static<typeof ChannelSchema>;
 export type DecodingSpec = Omit<Static<typeof DecodingSchema>, 'lines'> & { lines?: LinesSpec };
 export type ExampleSpec = Static<typeof ExampleSchema>;
+export type EventRuleFileSpec = Static<typeof EventRuleSchema>;
 export type FramingSpec = Static<typeof FramingSchema>;
 export type SerialSetupSpec = Static<typeof SerialSetupSchema>;
 export type BleSetupSpec = Static<typeof BleSetupSchema>;

@@ -28,13 +28,21 @@ test('twinedge demo runs the real pipeline to an embedded broker and prints ever
   assert.ok(frames.some((l) => /demo-subject #.*hr\.mean=[\d.]+\/min/.test(l)), 'the Polar H10 through noble decoded into hr.mean');
   assert.ok(frames.some((l) => /spo2\.mean=9\d%/.test(l)), 'the BLE oximeter decoded into spo2.mean');
   assert.ok(frames.some((l) => /light\.mean=[\d.]+lx/.test(l)), 'the BTHome light sensor decoded into light.mean');
-  // Seqs are 1, 2, 3, ... in order.
-  assert.deepEqual(frames.map((l) => Number(/#(\d+)/.exec(l)![1])), frames.map((_, i) => i + 1));
+  // The third subject's light sensor replays a day in two minutes: in 8 s, its first hour closes.
+  const exposures = lines.filter((l) => / exposure /.test(l));
+  assert.ok(exposures.some((l) => /^demo-hub demo-light-day #\d+ exposure .* \d{4}-\d\d-\d\d to 01:00 \(1 h covered\) light\.dose=0lx\.h .*\(verified key/.test(l)), exposures.join('\n'));
+  // The button box's "medication taken", pressed at 3 s with a bouncing contact: one event.
+  const events = lines.filter((l) => / event /.test(l));
+  assert.equal(events.length, 1, events.join('\n'));
+  assert.match(events[0]!, /^demo-hub demo-subject #\d+ event .*medication ATC:N02BE01 500mg "marked on the button box"/);
+  // Seqs are 1, 2, 3, ... in order, cross-sections and exposures together.
+  const data = lines.filter((l) => /^demo-hub \S+ #\d+ (cross-section|exposure|event) /.test(l));
+  assert.deepEqual(data.map((l) => Number(/#(\d+)/.exec(l)![1])), data.map((_, i) => i + 1));
   assert.ok(lines.some((l) => /status .* online/.test(l)));
   assert.ok(lines.some((l) => /status .* offline \(shutdown\)/.test(l)));
   const summary = /twinedge demo: (\d+) frames made, (\d+) received and verified, (\d+) rejected/.exec(lines.at(-1)!);
   assert.ok(summary, lines.at(-1));
   assert.equal(summary[1], summary[2], 'every frame made was received');
-  assert.equal(Number(summary[1]), frames.length);
+  assert.equal(Number(summary[1]), data.length);
   assert.equal(summary[3], '0');
 });

@@ -22,8 +22,11 @@ test('defaults fill every key the file leaves out', async () => {
     profiles: { dirs: [] },
     devices: [],
     windows: { length_s: 30, grace_s: 2, min_coverage: 0.5 },
+    exposure: { period_s: 300, grace_s: 5, light: { threshold_lx: 250, night_threshold_lx: 10, night_start: '22:00', night_end: '06:00', half_lives_h: [24] } },
     embeddings: { enabled: 'on', encoding: 'float32', intra_op_threads: 1, min_quality: 0.5, dirs: [] },
     ble: { max_connections: 4, max_connecting: 1, step_timeout_s: 10, backoff_max_s: 300 },
+    http: { enabled: 'on', host: '127.0.0.1', port: 8470, max_body_bytes: 16384 },
+    events: { max_age_days: 28, max_future_s: 300 },
   });
 });
 

@@ -18,8 +18,21 @@ export function formatLine(frame: AcceptedFrame): string {
 }
 
 function timeOf(b: DecodedBody): string {
-  const t = new Date(b.wall_ms).toISOString().slice(11, 19);
+  const d = new Date(b.wall_ms);
+  // A signed body may hold any int64: a time past the calendar's range is shown as unknown.
+  if (Number.isNaN(d.getTime())) return '--:--:--?';
+  const t = d.toISOString().slice(11, 19);
   return b.clock_status === ClockStatus.SYNCED ? t : `${t}?`;
+}
+
+/** hh:mm in a time zone; '--:--' when the body's zone or time is one no calendar has. */
+function localHourMinute(ms: number, zone: string): string {
+  try {
+    return new Intl.DateTimeFormat('en-GB', { timeZone: zone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(ms));
+  } catch (e) {
+    if (e instanceof RangeError) return '--:--';
+    throw e;
+  }
 }
 
 /** Four significant digits is what a person reads at a glance. */
@@ -46,7 +59,10 @@ function describe(b: DecodedBody): string {
     case 'exposure': {
       const x = b.exposure!;
       const parts = (x.accumulators ?? []).map((a) => `${a.code}=${num(a.value)}${a.unit}`);
-      return [x.local_date, x.final ? 'final' : '', ...parts].filter((p) => p !== '').join(' ');
+      const covered = x.accumulators?.[0]?.covered_s;
+      // The day so far, through the report's local time (24:00 for the day's final values).
+      const through = x.final ? '24:00' : localHourMinute(Number(x.period_end_ms), x.time_zone || 'UTC');
+      return [`${x.local_date} to ${through}${x.final ? ' final' : ''}`, covered === undefined ? '' : `(${num(covered / 3600)} h covered)`, ...parts].filter((p) => p !== '').join(' ');
     }
     case 'event': {
       const e = b.event!;

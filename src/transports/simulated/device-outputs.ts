@@ -105,8 +105,24 @@ export function csvTemplate(): DeviceOutput {
   };
 }
 
+/**
+ * generic/button-box: button 1 ("medication taken") pressed 3 s after the start and then every
+ * 10 minutes, its contact bouncing into a second "BTN 1" line 50 ms later; nothing between.
+ */
+export function buttonBox(): DeviceOutput {
+  return {
+    profile: 'generic/button-box',
+    periodMs: 50,
+    next: (elapsed) => {
+      const t = (elapsed - 3000) % 600_000;
+      return elapsed >= 3000 && (t === 0 || t === 50) ? ascii('BTN 1\r\n') : new Uint8Array(0);
+    },
+  };
+}
+
 export const DEVICE_OUTPUTS: Readonly<Record<string, () => DeviceOutput>> = {
   'generic/bh1750-light': bh1750Light,
+  'generic/button-box': buttonBox,
   'generic/pulse-oximeter-nmea': pulseOximeter,
   'generic/respiration-belt-csv': respirationBelt,
   'generic/imu6-lcrc': imu6,
