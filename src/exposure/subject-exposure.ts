@@ -152,6 +152,8 @@ export class SubjectExposure {
     now = this.#s.now;
     for (const st of this.#streams) st.advance(now);
     const limit = Math.min(now, reportUntil);
+    // The common case, sample after sample between two boundaries: nothing to check.
+    if (this.#s.next === undefined || this.#s.next > limit) return;
     const due = (at: number | undefined): at is number => at !== undefined && at <= limit && this.#streams.every((st) => this.#ready(st, at, now));
     while (due(this.#s.next)) {
       const at = this.#s.next;

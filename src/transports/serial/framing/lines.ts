@@ -69,7 +69,8 @@ export class LinesDecoder implements FrameDecoder {
 
   end(): void {
     if (this.#lineBytes > 0) {
-      const code = this.#tooLong ? FRAME_ERRORS.TOO_LONG : FRAME_ERRORS.TRUNCATED;
+      // Without its LF no CR is removed: a cut line of max + 1 bytes is over the limit too.
+      const code = this.#tooLong || this.#lineBytes > this.#max ? FRAME_ERRORS.TOO_LONG : FRAME_ERRORS.TRUNCATED;
       this.#sink.error(frameError(code, `the stream ended inside a line of ${this.#lineBytes} bytes with no LF; line dropped`, this.#lineStart, this.#lineBytes));
     }
     this.reset();
