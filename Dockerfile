@@ -63,7 +63,12 @@ COPY --from=build /app/src/embeddings/models ./src/embeddings/models
 COPY scripts/docker-entrypoint.sh /usr/local/bin/twinedge-entrypoint
 USER twinedge
 VOLUME ["/var/lib/twinedge"]
-# No HEALTHCHECK: the loopback /healthz endpoint is not served yet, and a check against a port the
-# hub does not open would only ever say "unhealthy".
+# The hub's loopback /healthz (http.port, 8470 unless the config says otherwise: then build with
+# --build-arg TWINEDGE_HTTP_PORT=N). 200 while the hub runs and its event loop turns.
+ARG TWINEDGE_HTTP_PORT=8470
+ENV TWINEDGE_HTTP_PORT=${TWINEDGE_HTTP_PORT}
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + process.env.TWINEDGE_HTTP_PORT + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["/bin/sh", "/usr/local/bin/twinedge-entrypoint", "node", "scripts/twinedge.js"]
-CMD ["demo"]
+# The demo serves HTTP only when asked: on the same port, so that the health check holds for it too.
+CMD ["demo", "--http-port", "8470"]

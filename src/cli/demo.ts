@@ -159,6 +159,7 @@ export async function main(argv: string[]): Promise<number> {
     if (http) {
       const port = await http.start();
       process.stdout.write(`twinedge demo: events at http://127.0.0.1:${port}/v1/events; try: twinedge mark --url http://127.0.0.1:${port} --token-file ${tokenFile} --subject ${SUBJECTS[0]} --kind meal\n`);
+      process.stdout.write(`twinedge demo: metrics at http://127.0.0.1:${port}/metrics, health at /healthz and /readyz, the hub's status at /status (with the token)\n`);
     }
     await untilSignal(durationS > 0 ? durationS * 1000 : undefined);
     await http?.stop();

@@ -18,8 +18,9 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
   replay: { summary: 'replay FILE [--profile ID] [--speed X]: a capture through the real decoding', load: () => import('./replay.js') },
   features: { summary: 'features --input FILE.csv --channel CH [--window S] --json: the hub\'s feature code on a CSV', load: () => import('./features.js') },
   exposure: { summary: 'exposure --input FILE.csv --channel CH --tz ZONE --json: the hub\'s exposure code on a CSV, per local day', load: () => import('./exposure.js') },
+  command: { summary: 'command --key FILE --hub HUB --broker URL --trust FILE|DIR (resend-status | rotate-key | purge --subject REF | consent --subject REF --allow KINDS): a signed command to a hub, and its answer', load: () => import('./command.js') },
   mark: { summary: 'mark --subject REF --kind KIND [--code C] [--dose N --unit U] [--at TIME] [--note TEXT]: record an intervention event on the running hub', load: () => import('./mark.js') },
-  keys: { summary: 'keys generate --out PREFIX: a hub signing key pair', load: () => import('./keys.js') },
+  keys: { summary: 'keys generate [--x25519] --out PREFIX: a key pair; keys rotate --config FILE: a hub\'s next signing key', load: () => import('./keys.js') },
 };
 
 function usage(): string {

@@ -89,6 +89,7 @@ export async function main(argv: string[]): Promise<number> {
   if (res.status === 400) throw asFlags(answer?.error?.problems ?? [{ field: answer?.error?.field ?? '(body)', message }]);
   if (res.status === 401) throw new TwinedgeError('HTTP_TOKEN_REFUSED', `the hub refused the token in ${target.tokenFile}: is it the running hub's http.token_file?`);
   if (res.status === 409) throw new TwinedgeError('EVENT_ID_REUSED', message, { keyPath: '--id' });
+  if (res.status === 403 && answer?.error?.code === 'EVENT_NOT_CONSENTED') throw new TwinedgeError('EVENT_NOT_CONSENTED', message, { keyPath: '--subject' });
   if (res.status === 503) throw new TwinedgeError('EVENT_NOT_RECORDED', `${message}; run again with --id ${String(request.event_id)} once the hub runs`);
   throw new TwinedgeError('HUB_UNREACHABLE', `${target.url} answered ${res.status} (${message}): is it the hub's HTTP port?`);
 }
@@ -98,7 +99,7 @@ interface Answer {
   subject_ref?: string;
   repeated?: boolean;
   event?: { event_id: string; kind: string; code?: string; dose?: number; dose_unit?: string; at: string; note?: string };
-  error?: { message?: string; field?: string; problems?: FieldProblem[] };
+  error?: { message?: string; code?: string; field?: string; problems?: FieldProblem[] };
 }
 
 interface Target {

@@ -6,6 +6,7 @@ import { JsonlSink } from '../receiver/sinks/jsonl-sink.js';
 import { LineSink } from '../receiver/sinks/line-sink.js';
 import type { Sink } from '../receiver/sinks/sink.js';
 import { loadTrustStore } from '../receiver/trust.js';
+import { loadOpenKey, OpenKeys } from '../frames/seal.js';
 
 const USAGE = `usage: twinedge receive --broker URL --trust FILE|DIR [options]
 
@@ -14,7 +15,13 @@ const USAGE = `usage: twinedge receive --broker URL --trust FILE|DIR [options]
   --out FILE.jsonl      append JSON lines here (default: stdout)
   --format jsonl|line   JSON lines (default) or one short human-readable line per frame
   --share GROUP         join the MQTT 5 shared subscription $share/GROUP/twin/v1/#
-  --state DIR           de-duplication state and client id (default: ./.twinedge-receive)
+  --state DIR           de-duplication state, keys learned from key handovers, and client id
+                        (default: ./.twinedge-receive)
+  --open-key FILE       the twin server's X25519 private key (keys generate --x25519): sealed
+                        payloads are opened after their signature verified, and frames that do
+                        not open are rejected (seal_wrong_key, seal_open_failed). Repeat it for
+                        several keys. Without it, sealed frames are accepted sealed and written
+                        with "sealed": "closed", to open later.
   --client-id ID        MQTT client id (default: made once and kept in --state)
   --mqtt-version 5|3.1.1  default 5; 3.1.1 for brokers without MQTT 5 (aedes)
   --session-expiry S    how long the broker keeps frames for this receiver (default 604800)
@@ -47,6 +54,7 @@ export async function main(argv: string[]): Promise<number> {
     'mqtt-version': { type: 'string' },
     'session-expiry': { type: 'string' },
     'log-level': { type: 'string' },
+    'open-key': { type: 'string', multiple: true },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -73,6 +81,8 @@ export async function main(argv: string[]): Promise<number> {
   if (!LOG_LEVELS.includes(level)) fail(`--log-level must be one of ${LOG_LEVELS.join(' ')}, got '${level}'`);
   const sessionExpiryS = numberOption('receive', values['session-expiry'], '--session-expiry', 604_800);
   const trust = await loadTrustStore(trustPath);
+  const openKeyFiles = values['open-key'] ?? [];
+  const openKeys = openKeyFiles.length > 0 ? new OpenKeys(await Promise.all(openKeyFiles.map((f) => loadOpenKey(f)))) : undefined;
 
   // Logs go to stderr: stdout may be the frames.
   const log = createLogger(level, process.stderr);
@@ -84,6 +94,7 @@ export async function main(argv: string[]): Promise<number> {
     receiver = new Receiver({
       brokerUrl: broker,
       trust,
+      ...(openKeys ? { openKeys } : {}),
       sink,
       stateDir: values.state ?? '.twinedge-receive',
       ...(values['client-id'] !== undefined ? { clientId: values['client-id'] } : {}),

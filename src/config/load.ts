@@ -41,8 +41,9 @@ const validate = ajv.compile(ConfigSchema);
 
 /** Paths that name files: relative ones are taken from the config file's folder. */
 const FILE_PATHS: readonly Path[] = [
-  ['hub', 'data_dir'], ['hub', 'key_file'], ['broker', 'password_file'],
+  ['hub', 'data_dir'], ['hub', 'key_file'], ['hub', 'next_key_file'], ['hub', 'seal_to'], ['broker', 'password_file'],
   ['broker', 'tls', 'ca_file'], ['broker', 'tls', 'cert_file'], ['broker', 'tls', 'key_file'],
+  ['commands', 'trust_file'],
 ];
 const TLS_FILES: readonly Path[] = FILE_PATHS.filter((p) => p[1] === 'tls');
 

@@ -55,15 +55,30 @@ export const HubSchema = Type.Object({
   id: Id("This hub's id. It is a level of every MQTT topic the hub writes and is in every frame, so it must be unique among the hubs of one twin server."),
   data_dir: Type.String({ minLength: 1, default: './data', description: "Folder of the outbox and the hub's other state. A relative path is taken from the config file's folder." }),
   key_file: Type.String({ minLength: 1, default: './data/hub.key', description: "The hub's Ed25519 signing key (PKCS#8 PEM, mode 0600), made by `twinedge keys generate`. A relative path is taken from the config file's folder." + env('TWINEDGE_KEY_FILE') }),
+  next_key_file: Type.Optional(Type.String({ minLength: 1, description: "A key to rotate to (PKCS#8 PEM, mode 0600), made and set here by `twinedge keys rotate`. At start, unless it already did, the hub announces this key in a frame signed by its current key and signs every frame after it with this key (see Security). Keep it set, or point key_file at it, for as long as the hub signs with it. A relative path is taken from the config file's folder." })),
+  seal_to: Type.Optional(Type.String({ minLength: 1, description: "The twin server's X25519 public key (SPKI PEM), made by `twinedge keys generate --x25519`. When set, the payload of every frame but status and gap is sealed to it (X25519, HKDF-SHA256, AES-256-GCM): the broker sees the routing header and not the clinical values. A relative path is taken from the config file's folder." })),
   clock_sync: StringEnum(['auto', 'assume-synced', 'assume-unsynced'], {
     default: 'auto',
     description: 'How the hub knows that its wall clock is synchronised: `auto` asks systemd-timesyncd; `assume-synced` and `assume-unsynced` state it (for hosts without timesyncd, and tests).',
   }),
 }, { ...strict, description: 'The hub itself: its identity, its state and its signing key.' });
 
+/**
+ * Kinds of a subject's data that consent can let leave the hub, at the granularity a consent
+ * form asks about: embeddings and features are the two halves of a cross-section (an embedding
+ * can be re-identifying where a feature is not), exposures and events are frames of their own.
+ * ConsentKind in proto/twin/v1/frame.proto numbers them in this order.
+ */
+export const CONSENT_KINDS = ['embeddings', 'features', 'exposure', 'events'] as const;
+
 export const SubjectSchema = Type.Object({
   ref: Id('The subject\'s pseudonymous reference, a level of the topics of their frames. Never a name or a record number. `_hub` is reserved.'),
   time_zone: Type.String({ minLength: 1, default: 'UTC', description: "The subject's IANA time zone (e.g. `Europe/Paris`): daily exposure values follow their local day." }),
+  consent: Type.Array(Type.Unsafe<(typeof CONSENT_KINDS)[number]>({ type: 'string', enum: [...CONSENT_KINDS] }), {
+    uniqueItems: true,
+    default: [...CONSENT_KINDS],
+    description: "What of the subject's data may leave the hub: `embeddings` and `features` (the two parts of a cross-section; without both, no cross-section is sent), `exposure`, `events`. What is not listed is never written to the outbox; `[]` keeps everything on the hub. The default, all four, is what the hub sent before consent existed. A SetConsent command from the twin server (`twinedge command consent`) replaces it at run time and is kept across restarts, until this key is edited.",
+  }),
 }, { ...strict, description: 'One subject.' });
 
 export const TlsSchema = Type.Object({
@@ -81,6 +96,7 @@ export const BrokerSchema = Type.Object({
   password: Type.Optional(Type.String({ description: 'Password, if the broker asks for one. Prefer password_file or the environment to a password in this file; never both password and password_file.' + env('TWINEDGE_BROKER_PASSWORD') })),
   password_file: Type.Optional(Type.String({ minLength: 1, description: "A file whose content, less one trailing newline, is the broker password. A relative path is taken from the config file's folder." })),
   tls: Type.Optional(TlsSchema),
+  mqtt_version: StringEnum(['3.1.1', '5'], { default: '3.1.1', description: 'The MQTT version the hub speaks. With `5` a broker can refuse a frame (an ACL that denies its topic), and the hub keeps and counts it; with `3.1.1` mosquitto acknowledges a denied frame and drops it. aedes speaks 3.1.1 only.' }),
   keepalive_s: Type.Integer({ minimum: 1, maximum: 65535, default: 30, description: 'Seconds between MQTT keepalive pings; a broker that misses them is taken as gone.' }),
   connect_timeout_s: Type.Number({ exclusiveMinimum: 0, maximum: 600, default: 10, description: 'How long one connection attempt may take, in seconds.' }),
   reconnect_min_ms: Type.Integer({ minimum: 10, maximum: 3_600_000, default: 500, description: 'The first reconnect delay, in milliseconds; it doubles after each failure (with jitter) up to reconnect_max_ms.' }),
@@ -186,17 +202,22 @@ export const HTTP_HOSTS = ['127.0.0.1', '::1'] as const;
 export const DEFAULT_HTTP_PORT = 8470;
 
 export const HttpSchema = Type.Object({
-  enabled: StringEnum(['on', 'off'], { default: 'on', description: '`on` serves the loopback HTTP endpoint (`POST /v1/events`, which `twinedge mark` uses); `off` serves nothing.' }),
+  enabled: StringEnum(['on', 'off'], { default: 'on', description: '`on` serves the loopback HTTP endpoint (`POST /v1/events`, which `twinedge mark` uses, and `/metrics`, `/healthz`, `/readyz`, `/status`: see Operations); `off` serves nothing.' }),
   host: StringEnum(HTTP_HOSTS, { default: '127.0.0.1', description: 'The loopback address to bind: `127.0.0.1` or `::1`. Other addresses are refused: the endpoint is for tools on the hub itself.' }),
   port: Type.Integer({ minimum: 0, maximum: 65535, default: DEFAULT_HTTP_PORT, description: 'The TCP port; 0 picks a free one and logs it. `twinedge run --http-port N` wins over this key.' }),
   token_file: Type.Optional(Type.String({ minLength: 1, 'x-default': '`http.token` in hub.data_dir', description: "File of the bearer token that requests must carry. The hub creates it (32 random bytes in hex, mode 0600) when it is absent, and refuses to start when other users can read it. A relative path is taken from the config file's folder." })),
   max_body_bytes: Type.Integer({ minimum: 1024, maximum: 1_048_576, default: 16_384, description: 'Largest request body accepted, in bytes; a larger one is answered 413.' }),
-}, { ...strict, default: {}, description: 'The loopback HTTP endpoint of the hub, for marking events from the same machine.' });
+}, { ...strict, default: {}, description: 'The loopback HTTP endpoint of the hub, for tools on the same machine: marking events, Prometheus metrics, health checks and the hub\'s status.' });
 
 export const EventsSchema = Type.Object({
   max_age_days: Type.Number({ exclusiveMinimum: 0, maximum: 366, default: 28, description: 'An event whose time lies further back than this many days is refused, as a likely typo (a wrong year or unit).' }),
   max_future_s: Type.Number({ minimum: 0, maximum: 3600, default: 300, description: "How far ahead of the hub's clock an event's time may lie, in seconds: the clock skew allowed between the sender and the hub." }),
 }, { ...strict, default: {}, description: 'Intervention events (twin level 3) marked with `twinedge mark`, over HTTP or by a device.' });
+
+export const CommandsSchema = Type.Object({
+  trust_file: Type.Optional(Type.String({ minLength: 1, description: "The twin server's Ed25519 public key (SPKI PEM), the only key whose commands the hub carries out; they arrive on `twin/v1/<hub.id>/cmd`. Without it the hub takes no commands (it does not subscribe). A relative path is taken from the config file's folder." })),
+  window_s: Type.Integer({ minimum: 10, maximum: 3600, default: 300, description: "How far a command's issue time may lie from the hub's clock, either way, in seconds, and the longest a command stays valid. Its nonce is remembered (across restarts) for this long past its expiry, so a replay is refused. While the hub's clock is not synchronised every command is refused (`clock_unsynced`)." }),
+}, { ...strict, default: {}, description: 'Signed commands from the twin server: resend the status, rotate the signing key, purge a subject, change a subject\'s consent.' });
 
 export const SourceSchema = Type.Object({
   simulated: SimulatedSourceSchema,
@@ -218,6 +239,7 @@ export const ConfigSchema = Type.Object({
   ble: BleSchema,
   http: HttpSchema,
   events: EventsSchema,
+  commands: CommandsSchema,
 }, strict);
 
 type Raw = Static<typeof ConfigSchema>;

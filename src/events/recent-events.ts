@@ -142,6 +142,28 @@ export class RecentEvents {
     return writes;
   }
 
+  /** The remembered ids of a subject's events (read from their records), for a purge. */
+  async idsOf(subjectRef: string): Promise<string[]> {
+    const out: string[] = [];
+    for (const id of [...this.#ids]) {
+      const record = await this.find(id);
+      if (record?.subject_ref === subjectRef) out.push(id);
+    }
+    return out;
+  }
+
+  /**
+   * Forgets ids now (a purge) and returns the state writes that delete their records and store
+   * the shorter list, to be stored in the purge's batch. An event sent again with a forgotten id
+   * is recorded anew.
+   */
+  forget(ids: readonly string[]): StateEntry[] {
+    const gone = new Set(ids.filter((id) => this.#known.has(id)));
+    if (gone.size === 0) return [];
+    for (const id of gone) this.#forget(id);
+    return [...[...gone].map((id) => ({ key: recordKey(id), value: undefined })), { key: INDEX_KEY, value: encode(this.#ids) }];
+  }
+
   #forget(id: string): void {
     this.#ids = this.#ids.filter((x) => x !== id);
     this.#known.delete(id);

@@ -170,6 +170,8 @@ export class BleDevices {
           this.#o.onBound(r.key, `ble:${packet.address}`);
         }
         const context = { address: packet.address, ...(r.config.key ? { key: r.config.key } : {}) };
+        // The reader counts bytes only where it does the framing (serial); a BLE packet comes whole.
+        r.reader.stats.bytes += packet.bytes.length;
         const samples = r.reader.packet(packet.bytes, packet, packet.source, context);
         for (const s of samples) if (s.channel === 'battery' && typeof s.value === 'number') r.battery = s.value;
         if (samples.length > 0) this.#o.onSamples(r.key, samples);
@@ -199,9 +201,24 @@ export class BleDevices {
     });
   }
 
-  stats(): Array<{ device: string; state: string; failures: number } & ReaderStats> {
+  /**
+   * Per device: its state, the failed attempts since it last streamed and the last one's reason
+   * (for /status), and what its reader counted. Without an adapter every device says
+   * 'ble-unavailable' and the reason is the adapter's.
+   */
+  stats(): Array<{ device: string; profile: string; state: string; failures: number; lastError: string | undefined } & ReaderStats> {
     const status = new Map((this.#central?.describe() ?? []).map((s) => [s.key, s]));
-    return this.#running.map((r) => ({ device: r.key, state: status.get(r.key)?.state ?? 'searching', failures: status.get(r.key)?.failures ?? 0, ...r.reader.snapshot() }));
+    return this.#running.map((r) => {
+      const s = status.get(r.key);
+      return {
+        device: r.key,
+        profile: r.config.profile.id,
+        state: this.#unavailable ? 'ble-unavailable' : s?.state ?? 'searching',
+        failures: s?.failures ?? 0,
+        lastError: this.#unavailable ?? s?.lastError,
+        ...r.reader.snapshot(),
+      };
+    });
   }
 
   async stop(): Promise<void> {

@@ -324,6 +324,13 @@ export class DeviceSource implements FrameSource {
     }).catch(() => {});
   }
 
+  async forgetSubject(subjectRef: string): Promise<void> {
+    const x = this.#exposures.get(subjectRef);
+    // Loaded trackers only: one not loaded yet reads the state, which the purge deletes.
+    if (x?.tracker) x.tracker = new SubjectExposure(x.options, undefined, !x.live);
+    await this.#inflight;
+  }
+
   /** What the status frame says of the devices and the profiles they use. */
   describe(): { devices: DeviceInfo[]; profiles: ProfileInfo[]; encoders: EncoderInfo[] } {
     const devices = this.#running.map((r) => ({
@@ -345,8 +352,8 @@ export class DeviceSource implements FrameSource {
   }
 
   /** Per device: bytes, packets, samples and issues by code (for metrics and tests). */
-  stats(): Array<{ device: string; state: string } & DeviceReaderStats & { errors: Record<string, number> }> {
-    return this.#running.map((r) => ({ device: r.supervisor.device, state: r.supervisor.state, ...r.reader.stats(), errors: r.tally.counts() }));
+  stats(): Array<{ device: string; profile: string; state: string } & DeviceReaderStats & { errors: Record<string, number> }> {
+    return this.#running.map((r) => ({ device: r.supervisor.device, profile: r.config.profile.id, state: r.supervisor.state, ...r.reader.stats(), errors: r.tally.counts() }));
   }
 
   /** Intervention events marked on devices (a button press) since the start. */

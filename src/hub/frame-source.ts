@@ -35,4 +35,10 @@ export interface FrameSource {
   };
   start(emit: EmitFrames, readState?: ReadState): void;
   stop(): Promise<void>;
+  /**
+   * A purge of a subject: the source forgets what it accumulated about them (exposure state, so
+   * that no later report carries data from before the purge) and resolves once the frames it had
+   * already made were handed to `emit`. Absent: the source keeps nothing between frames.
+   */
+  forgetSubject?(subjectRef: string): Promise<void>;
 }

@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { configHash } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import type { HubKey } from '../frames/keys.js';
+import { loadHubKey, type HubKey } from '../frames/keys.js';
+import { loadSealRecipient } from '../frames/seal.js';
 import type { Clock, SystemClock } from '../ops/clock.js';
 import { loadProfiles, SHIPPED_PROFILES_DIR } from '../profiles/load.js';
 import { findUsbPort, usbAddress } from '../transports/serial/find-port.js';
@@ -19,6 +20,8 @@ import { TwinedgeError } from '../ops/errors.js';
 import type { Logger } from '../ops/log.js';
 import type { BrokerOptions } from '../publish/session.js';
 import type { HubOptions } from './hub.js';
+import { parsePublicKey } from '../frames/keys.js';
+import type { CommandSettings } from './hub-commands.js';
 import { SimulatedSource } from './simulated-source.js';
 
 async function readTlsFile(path: string | undefined, keyPath: string): Promise<Buffer | undefined> {
@@ -53,6 +56,7 @@ export async function brokerOptionsFrom(c: Config): Promise<BrokerOptions> {
     username: b.username,
     password: b.password,
     tls,
+    mqttVersion: b.mqtt_version === '5' ? 5 : 4,
     keepaliveS: b.keepalive_s,
     connectTimeoutMs: b.connect_timeout_s * 1000,
     reconnectMinMs: b.reconnect_min_ms,
@@ -162,6 +166,8 @@ export async function hubOptionsFrom(config: Config, parts: { key: HubKey; clock
     hubId: config.hub.id,
     dataDir: config.hub.data_dir,
     key: parts.key,
+    nextKey: config.hub.next_key_file !== undefined ? await loadHubKey(config.hub.next_key_file) : undefined,
+    sealTo: config.hub.seal_to !== undefined ? await loadSealRecipient(config.hub.seal_to) : undefined,
     clock: parts.clock,
     broker: await brokerOptionsFrom(config),
     inflight: config.publish.inflight,
@@ -189,6 +195,26 @@ export async function hubOptionsFrom(config: Config, parts: { key: HubKey; clock
         clock: parts.clock,
       }),
     configSha256: configHash(config),
+    consent: new Map(config.subjects.map((s) => [s.ref, s.consent])),
+    commands: await commandSettingsFrom(config),
     log: parts.log,
   };
+}
+
+/** The command settings of a config; undefined (no commands taken) without commands.trust_file. */
+export async function commandSettingsFrom(config: Config): Promise<CommandSettings | undefined> {
+  const c = config.commands;
+  if (c.trust_file === undefined) return undefined;
+  const place = { file: c.trust_file, keyPath: 'commands.trust_file' };
+  let pem: string;
+  try {
+    pem = await readFile(c.trust_file, 'utf8');
+  } catch (e) {
+    throw new TwinedgeError('KEY_FILE_UNREADABLE', `cannot read the twin server's public key: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, place, { cause: e });
+  }
+  // A public key can be derived from a private one, which would then sit on every hub.
+  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem)) {
+    throw new TwinedgeError('KEY_FILE_INVALID', "this is a private key; give the twin server's public key (its .pub file) and keep the private key off the hub", place);
+  }
+  return { trustKey: parsePublicKey(pem, c.trust_file), windowMs: c.window_s * 1000 };
 }

@@ -1,7 +1,8 @@
 /**
  * The hub's loopback HTTP server (node:http, no framework): a table of routes, each a method, a
  * path, whether it needs the bearer token, and a handler. Local tools use it: `twinedge mark`
- * posts events; health and metrics routes are one more line each in `hubRoutes`.
+ * posts events; Prometheus scrapes /metrics; probes ask /healthz and /readyz; /status says what
+ * the hub's birth message says (see `hubRoutes`).
  *
  * It binds a loopback address only: the token is a second guard, not the first. A request is
  * answered in this order, so that a caller without the token learns nothing about bodies:
@@ -25,9 +26,13 @@ import type { Event } from '../frames/codec.js';
 import type { Clock } from '../ops/clock.js';
 import { isTwinedgeError, TwinedgeError } from '../ops/errors.js';
 import type { Logger } from '../ops/log.js';
+import { PROMETHEUS_CONTENT_TYPE, processMetrics } from '../ops/metrics.js';
+import { liveness, readinessAnswer, statusDocument, type HealthSource } from './hub-health.js';
+import type { HubMetrics } from './hub-metrics.js';
 
 export interface Reply {
   readonly status: number;
+  /** Sent as JSON; a string is sent as it is, with the Content-Type in `headers` (text/plain by default). */
   readonly body: unknown;
   readonly headers?: Readonly<Record<string, string>>;
 }
@@ -208,8 +213,9 @@ function refuse(req: IncomingMessage, res: ServerResponse, reply: Reply): void {
 }
 
 function send(res: ServerResponse, reply: Reply): void {
-  const text = JSON.stringify(reply.body);
-  res.writeHead(reply.status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store', ...reply.headers });
+  const raw = typeof reply.body === 'string';
+  const text = raw ? reply.body as string : JSON.stringify(reply.body);
+  res.writeHead(reply.status, { 'Content-Type': raw ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store', ...reply.headers });
   res.end(text);
 }
 
@@ -269,17 +275,33 @@ export function tokenFileOf(config: Config, configFile: string | undefined): str
 // The hub's routes.
 
 export interface HubRouteContext {
-  readonly hub: { recordEvent(subjectRef: string, event: Event): Promise<RecordOutcome> };
+  readonly hub: HealthSource & { readonly metrics: HubMetrics; recordEvent(subjectRef: string, event: Event): Promise<RecordOutcome> };
   readonly clock: Clock;
   readonly subjects: readonly string[];
   readonly limits: EventTimeLimits;
   readonly log: Logger;
 }
 
-/** The route table. A later route (/healthz, /metrics, /status) is one line here. */
+/**
+ * The route table, one line a route.
+ *
+ * Which routes need the token: writing events does; /status does too, since it ties each
+ * device (a BLE address is a radio identity anyone nearby can see) to the subject wearing it,
+ * and quotes the devices' last errors. /healthz and /readyz carry no identifier, and a probe
+ * (systemd, Docker, a watchdog) should not need a secret. /metrics is open as well: the only
+ * token the hub has also authorises recording events for the subjects, and a scraper has no
+ * business holding that; its labels name devices and subjects but never which device a
+ * subject wears, and the port is on loopback, so only users of the hub itself reach it.
+ */
 export function hubRoutes(ctx: HubRouteContext): Route[] {
+  // The process metrics start measuring (event-loop delay) when the server is made, not at the first scrape.
+  processMetrics();
   return [
     { method: 'POST', path: '/v1/events', auth: 'token', body: 'json', handle: (req) => postEvent(ctx, req.body) },
+    { method: 'GET', path: '/healthz', auth: 'none', body: 'none', handle: () => liveness(ctx.hub) },
+    { method: 'GET', path: '/readyz', auth: 'none', body: 'none', handle: () => readinessAnswer(ctx.hub) },
+    { method: 'GET', path: '/status', auth: 'token', body: 'none', handle: () => ({ status: 200, body: statusDocument(ctx.hub, ctx.clock) }) },
+    { method: 'GET', path: '/metrics', auth: 'none', body: 'none', handle: async () => ({ status: 200, body: await ctx.hub.metrics.text(), headers: { 'Content-Type': PROMETHEUS_CONTENT_TYPE } }) },
   ];
 }
 
@@ -300,6 +322,7 @@ async function postEvent(ctx: HubRouteContext, body: unknown): Promise<Reply> {
     if (!isTwinedgeError(e)) throw e;
     if (e.code === 'EVENT_INVALID') return errorReply(400, e.message, { code: e.code, field: e.place.keyPath, problems: [{ field: e.place.keyPath, message: e.message }] });
     if (e.code === 'EVENT_ID_REUSED') return errorReply(409, e.message, { code: e.code, field: 'event_id' });
+    if (e.code === 'EVENT_NOT_CONSENTED') return errorReply(403, e.message, { code: e.code, field: 'subject_ref' });
     if (e.code === 'OUTBOX_CLOSED' || e.code === 'OUTBOX_WRITE_FAILED') return errorReply(503, `the event was not recorded: ${e.message}`, { code: 'EVENT_NOT_RECORDED' });
     throw e;
   }

@@ -27,6 +27,8 @@ export const ERROR_CODES = {
   KEY_FILE_UNREADABLE: { meaning: 'A key file does not exist or cannot be read.', action: 'Create it with `twinedge keys generate --out PREFIX` or fix the path and permissions.', exit: 2 },
   KEY_FILE_INVALID: { meaning: 'A key file is not an Ed25519 key in the expected PEM form.', action: 'Use a PKCS#8 PEM private key or SPKI PEM public key made by `twinedge keys generate` or openssl.', exit: 2 },
   KEY_FILE_EXPOSED: { meaning: 'The private key file can be read by other users.', action: 'Run `chmod 600` on the key file.', exit: 2 },
+  KEY_ROTATION_INVALID: { meaning: 'The hub\'s record of which key signs its frames does not match the keys it was given, or a rotation names a key this hub has already used.', action: 'Point hub.key_file or hub.next_key_file at the key the message names (its frames from that seq on are signed by it); a rotation needs a key never used before (`twinedge keys rotate`).', exit: 2 },
+  SEAL_KEY_INVALID: { meaning: 'A sealing key file (hub.seal_to, receive --open-key) is not an X25519 key in the expected PEM form.', action: 'Make the twin server\'s pair with `twinedge keys generate --x25519 --out PREFIX`: give the hub PREFIX.pub and the receiver PREFIX.key.', exit: 2 },
   TRUST_INVALID: { meaning: 'A trust file or directory is malformed.', action: 'Each trust entry binds a hub id to an SPKI PEM public key; fix the entry named.', exit: 2 },
   FRAME_INVALID: { meaning: 'A frame could not be built from the values given.', action: 'This is a bug in the producing stage; report it with the log line.', exit: 1 },
   OUTBOX_OPEN_FAILED: { meaning: 'The outbox store could not be opened.', action: 'Check that the data folder exists, is writable and is not used by another hub process.', exit: 1 },
@@ -54,6 +56,9 @@ export const ERROR_CODES = {
   HTTP_LISTEN_FAILED: { meaning: 'The hub\'s loopback HTTP port could not be opened (in use, or not permitted).', action: 'Choose another http.port (or --http-port), or stop what holds it; the hub keeps running without HTTP meanwhile.', exit: 1 },
   HUB_UNREACHABLE: { meaning: 'The hub\'s HTTP endpoint could not be reached.', action: 'Check that the hub is running and that the URL or the config\'s http.port is its port.', exit: 1 },
   EVENT_NOT_RECORDED: { meaning: 'The hub could not store an event (it is stopping, or its outbox cannot write).', action: 'Send the event again with the same id once the hub runs; a repeat is recorded once.', exit: 1 },
+  EVENT_NOT_CONSENTED: { meaning: 'An event was not recorded: the subject\'s consent does not let events leave the hub.', action: 'Nothing was recorded. Consent is the twin server\'s to change (`twinedge command consent`), or the operator\'s in subjects[].consent.', exit: 2 },
+  COMMAND_REJECTED: { meaning: 'The hub refused a command from `twinedge command`, and said why (stale, wrong hub, unknown subject, ...); nothing changed on the hub.', action: 'Act on the reason given: a stale command usually means a wrong clock on the twin server or the hub; send the command again, it gets a new nonce.', exit: 1 },
+  COMMAND_NO_ANSWER: { meaning: 'No result came back from the hub for a command within the timeout.', action: 'The hub may be offline, not take commands (no commands.trust_file), have a backlog of frames to send first, or have refused the command without answering (unsigned, bad signature: check --key against its commands.trust_file); its command counters say which.', exit: 1 },
   DECODE_REJECTED: { meaning: 'Input bytes were rejected by a decoder.', action: 'Check the bytes against the profile; the errors name the byte or field.', exit: 3 },
 } as const satisfies Record<string, CodeEntry>;
 

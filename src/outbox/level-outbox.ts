@@ -1,10 +1,12 @@
 import { EventEmitter } from 'node:events';
 import { Level } from 'level';
-import { decodeBody, decodeSigned, GapReason, type Gap, type SeqRange } from '../frames/codec.js';
+import { decodeBody, decodeSigned, FRAME_KINDS, GapReason, type FrameKind, type Gap, type SeqRange } from '../frames/codec.js';
+import { plausibleWallTime } from '../ops/clock.js';
 import { TwinedgeError } from '../ops/errors.js';
-import type { AppendEntry, Outbox, OutboxRecord, OutboxStats, StateWrite } from './outbox.js';
+import type { AppendEntry, Outbox, OutboxRecord, OutboxStats, PurgeOutcome, PurgeRequest, StateWrite } from './outbox.js';
 import { decodeSegment, encodeSegment, frameCost, SEGMENT_RANGE, segmentKey, seqOfKey } from './segment.js';
 import { SegmentIndex } from './segment-index.js';
+import { frameWallMs } from './frame-time.js';
 import { mergeRanges, rangesOf } from './seq-ranges.js';
 import { TailCache } from './tail-cache.js';
 
@@ -20,6 +22,8 @@ export interface LevelOutboxOptions {
   makeGap: (seq: number, gap: Gap) => Uint8Array | Promise<Uint8Array>;
   /** Recent durable frames kept in memory so the publisher need not read them back from disk. */
   tailCacheBytes?: number;
+  /** The wall clock (epoch ms) that dates appended frames, for the age of the oldest unsent one; Date.now by default. */
+  now?: () => number;
 }
 
 type BatchOp = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string };
@@ -30,6 +34,8 @@ interface WriteGroup {
   records: OutboxRecord[];
   /** Set while the group's frames are still being made (signed off the main thread). */
   ready: Promise<void> | undefined;
+  /** Segments rewritten in the same batch (a purge), decided when the batch is written. */
+  rewrite?: () => { ops: BatchOp[]; commit: () => void };
   resolve?: () => void;
   reject?: (e: unknown) => void;
 }
@@ -81,6 +87,8 @@ export class LevelOutbox implements Outbox {
   readonly #segments = new SegmentIndex();
   #droppedFrames = 0;
   #droppedBytes = 0;
+  /** Frames made durable since this process opened the outbox, by kind. */
+  readonly #appended = Object.fromEntries(FRAME_KINDS.map((k) => [k, 0])) as Record<FrameKind, number>;
   #queue: WriteGroup[] = [];
   #writing = false;
   #scheduled = false;
@@ -88,9 +96,11 @@ export class LevelOutbox implements Outbox {
   readonly #tail: TailCache;
   #state: 'new' | 'open' | 'closing' | 'closed' = 'new';
   #failure: TwinedgeError | undefined;
+  /** The purge in progress, if any: purges run one at a time. */
+  #purges: Promise<unknown> = Promise.resolve();
 
   constructor(options: LevelOutboxOptions) {
-    this.#opts = { tailCacheBytes: 8 * 1024 * 1024, ...options };
+    this.#opts = { tailCacheBytes: 8 * 1024 * 1024, now: Date.now, ...options };
     this.#tail = new TailCache(this.#opts.tailCacheBytes);
     this.#db = new Level<string, Uint8Array>(options.location, { keyEncoding: 'utf8', valueEncoding: 'view' });
   }
@@ -110,6 +120,7 @@ export class LevelOutbox implements Outbox {
     if (above) for (const r of JSON.parse(Buffer.from(above).toString('utf8')) as SeqRange[]) for (let s = r.first; s <= r.last; s++) ackedAbove.add(s);
     let last = Math.max(acked, numberOf(await this.#db.get(META_SEQ)));
     let damaged = 0;
+    const openedAt = this.#opts.now();
     const it = this.#db.iterator({ ...SEGMENT_RANGE, highWaterMarkBytes: READ_AHEAD_BYTES } as object);
     try {
       for (;;) {
@@ -122,7 +133,10 @@ export class LevelOutbox implements Outbox {
             damaged++;
             continue;
           }
-          this.#segments.add(first, first + records.length - 1);
+          // Stored frames are dated by the time they were made (the segment's first), so a
+          // restart does not make an old backlog look new; an unset clock's 1970 does not count.
+          const madeAt = records.length > 0 ? frameWallMs(records[0]!.payload) : undefined;
+          this.#segments.add(first, first + records.length - 1, madeAt !== undefined && plausibleWallTime(madeAt) ? Math.min(madeAt, openedAt) : openedAt);
           for (const rec of records) {
             if (rec.seq > last) last = rec.seq;
             if (rec.seq <= acked || ackedAbove.has(rec.seq)) continue;
@@ -153,6 +167,10 @@ export class LevelOutbox implements Outbox {
   }
 
   append(entries: readonly AppendEntry[], state: readonly StateWrite[] = []): Promise<number[]> {
+    return this.#appendGroup(entries, state, undefined);
+  }
+
+  #appendGroup(entries: readonly AppendEntry[], state: readonly StateWrite[], rewrite: WriteGroup['rewrite']): Promise<number[]> {
     try {
       this.#check();
     } catch (e) {
@@ -171,7 +189,7 @@ export class LevelOutbox implements Outbox {
     // Until its bytes exist, a frame holds its place in the pending index at no cost, so that no
     // acknowledged-through mark can pass it.
     for (const seq of seqs) this.#pending.set(seq, 0);
-    const group: WriteGroup = { ops: [], records: [], ready: undefined };
+    const group: WriteGroup = { ops: [], records: [], ready: undefined, ...(rewrite ? { rewrite } : {}) };
     for (const s of state) {
       group.ops.push(s.value === undefined ? { type: 'del', key: STATE_PREFIX + s.key } : { type: 'put', key: STATE_PREFIX + s.key, value: s.value });
     }
@@ -313,9 +331,15 @@ export class LevelOutbox implements Outbox {
       const groups = this.#queue.splice(0, take);
       const ops: BatchOp[] = [];
       const records: OutboxRecord[] = [];
+      const rewritten: Array<() => void> = [];
       for (const g of groups) {
         for (const op of g.ops) ops.push(op);
         for (const r of g.records) records.push(r);
+        if (g.rewrite) {
+          const rw = g.rewrite();
+          for (const op of rw.ops) ops.push(op);
+          rewritten.push(rw.commit);
+        }
       }
       const firstSeq = records[0]?.seq ?? 0;
       const lastSeq = records[records.length - 1]?.seq ?? 0;
@@ -334,9 +358,13 @@ export class LevelOutbox implements Outbox {
         continue;
       }
       if (mark > this.#persistedAcked) this.#persistedAcked = mark;
+      for (const commit of rewritten) commit();
       if (records.length > 0) {
-        this.#segments.add(firstSeq, lastSeq);
-        for (const r of records) this.#tail.push(r);
+        this.#segments.add(firstSeq, lastSeq, this.#opts.now());
+        for (const r of records) {
+          this.#tail.push(r);
+          this.#appended[r.kind]++;
+        }
         this.#durableSeq = Math.max(this.#durableSeq, lastSeq);
       }
       await this.#clearAcked();
@@ -406,20 +434,165 @@ export class LevelOutbox implements Outbox {
     return cursor;
   }
 
+  isPending(seq: number): boolean {
+    return this.#pending.has(seq);
+  }
+
+  /**
+   * Removes a subject's frames from the outbox and declares them lost: every frame of the subject
+   * appended before the call and not yet acknowledged is dropped from the pending index and from
+   * disk (the segments that hold it are rewritten without it), copies of its acknowledged frames
+   * still on disk go too, and a gap frame with GapReason.PURGED names the dropped seqs. The gap
+   * frame, the caller's `report` frames, the caller's `state` writes and the rewritten segments
+   * are one atomic batch: after a crash either the purge happened and is declared, or nothing
+   * did. Seq order holds (nothing is renumbered; the receiver sees declared ranges, not holes),
+   * and the quota counts the dropped bytes out at once.
+   *
+   * A frame already published and waiting for its PUBACK cannot be called back: it may still
+   * reach the receiver, whose copy the gap frame names. One the publisher has read but not yet
+   * sent is not sent (it asks `isPending` first). Purges run one at a time.
+   */
+  purgeSubject(request: PurgeRequest): Promise<PurgeOutcome & { seqs: number[] }> {
+    try {
+      this.#check();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const run = this.#purges.then(() => this.#purge(request));
+    this.#purges = run.catch(() => {});
+    return run;
+  }
+
+  async #purge(request: PurgeRequest): Promise<PurgeOutcome & { seqs: number[] }> {
+    const subject = request.subjectRef;
+    // Everything appended before the call is on disk, where the scan can see it.
+    await this.#whenDurable(this.#lastSeq);
+    const stored = await this.#storedOf(subject);
+    this.#check();
+    // No await from here to the append: the frames found pending are dropped at the same moment
+    // as the seqs of the frames that report them are given.
+    const removed: Array<[number, number]> = [];
+    let delivered = 0;
+    for (const records of stored.values()) {
+      for (const r of records) {
+        if (r.subjectRef !== subject) continue;
+        const cost = this.#pending.get(r.seq);
+        if (cost === undefined) delivered++;
+        else removed.push([r.seq, cost]);
+      }
+    }
+    const ranges = rangesOf(removed.map(([seq]) => seq));
+    const bytes = removed.reduce((n, [, cost]) => n + cost, 0);
+    const gapSeq = removed.length > 0 ? this.#lastSeq + 1 : 0;
+    const outcome: PurgeOutcome = { subjectRef: subject, frames: removed.length, bytes, removed: ranges, gapSeq, deliveredCopies: delivered };
+    const entries: AppendEntry[] = [];
+    const gap: Gap = { reason: GapReason.PURGED, dropped: ranges, frames: removed.length, bytes };
+    if (gapSeq > 0) entries.push({ subjectRef: '_hub', kind: 'gap', make: (seq) => this.#opts.makeGap(seq, gap) });
+    entries.push(...(request.report?.(outcome) ?? []));
+    const state = request.state?.(outcome) ?? [];
+    for (const [seq, cost] of removed) this.#forget(seq, cost);
+    if (gapSeq > 0) {
+      // The mark on disk stays below the dropped frames until the gap frame is durable, as for the quota.
+      this.#unreported.set(gapSeq, ranges[0]!.first);
+      this.#gapFrames.set(gapSeq, ranges);
+    }
+    const before = this.#lastSeq;
+    const appended = this.#appendGroup(entries, state, () => this.#rewrite(subject, stored));
+    if (this.#lastSeq === before) {
+      // Refused before any seq was given (a frame could not be made): nothing was dropped.
+      for (const [seq, cost] of removed) {
+        this.#pending.set(seq, cost);
+        this.#pendingBytes += cost;
+      }
+      this.#unreported.delete(gapSeq);
+      this.#gapFrames.delete(gapSeq);
+    }
+    try {
+      return { ...outcome, seqs: await appended };
+    } finally {
+      this.#unreported.delete(gapSeq);
+    }
+  }
+
+  /** Resolves once every seq up to `seq` is on disk; rejects if the outbox fails or closes first. */
+  async #whenDurable(seq: number): Promise<void> {
+    while (this.#durableSeq < seq) {
+      this.#check();
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          this.#events.off('durable', done);
+          resolve();
+        };
+        this.#events.on('durable', done);
+        // A failed write emits no 'durable'; the write loop's end wakes the check above.
+        this.#drained.push(done);
+      });
+    }
+  }
+
+  /** The stored segments that hold frames of a subject, first seq -> all their frames. */
+  async #storedOf(subjectRef: string): Promise<Map<number, OutboxRecord[]>> {
+    const found = new Map<number, OutboxRecord[]>();
+    const it = this.#db.iterator({ ...SEGMENT_RANGE, highWaterMarkBytes: READ_AHEAD_BYTES } as object);
+    try {
+      for (;;) {
+        const entries = await it.nextv(READ_SEGMENTS);
+        if (entries.length === 0) break;
+        for (const [key, value] of entries) {
+          const first = seqOfKey(key);
+          const records = decodeSegment(first, value);
+          if (records?.some((r) => r.subjectRef === subjectRef)) found.set(first, records);
+        }
+      }
+    } finally {
+      await it.close();
+    }
+    return found;
+  }
+
+  /**
+   * The segments of a purge without the subject's frames: each becomes the runs of consecutive
+   * seqs left in it (a segment holds consecutive seqs only), or goes. Decided when the batch is
+   * written, so a segment the acknowledged mark cleared meanwhile is left alone.
+   */
+  #rewrite(subjectRef: string, stored: ReadonlyMap<number, OutboxRecord[]>): { ops: BatchOp[]; commit: () => void } {
+    const ops: BatchOp[] = [];
+    const changes: Array<[number, Array<[number, number]>]> = [];
+    for (const [first, records] of stored) {
+      if (!this.#segments.has(first)) continue;
+      const runs: OutboxRecord[][] = [];
+      for (const r of records) {
+        if (r.subjectRef === subjectRef) continue;
+        const run = runs[runs.length - 1];
+        if (run && run[run.length - 1]!.seq + 1 === r.seq) run.push(r);
+        else runs.push([r]);
+      }
+      if (runs[0]?.[0]?.seq !== first) ops.push({ type: 'del', key: segmentKey(first) });
+      for (const run of runs) ops.push({ type: 'put', key: segmentKey(run[0]!.seq), value: encodeSegment(run) });
+      changes.push([first, runs.map((run) => [run[0]!.seq, run[run.length - 1]!.seq])]);
+    }
+    return { ops, commit: () => { for (const [first, runs] of changes) this.#segments.replace(first, runs); } };
+  }
+
   async getState(key: string): Promise<Uint8Array | undefined> {
     this.#check();
     return this.#db.get(STATE_PREFIX + key);
   }
 
   stats(): OutboxStats {
+    const oldestSeq = this.#oldest();
     return {
       pending: this.#pending.size,
       pendingBytes: this.#pendingBytes,
-      oldestSeq: this.#oldest(),
+      oldestSeq,
+      // A pending frame not yet on disk was appended moments ago.
+      oldestAppendedAtMs: oldestSeq === undefined ? undefined : this.#segments.appendedAt(oldestSeq) ?? this.#opts.now(),
       lastSeq: this.#lastSeq,
       droppedFrames: this.#droppedFrames,
       droppedBytes: this.#droppedBytes,
       quotaBytes: this.#opts.quotaBytes,
+      appended: { ...this.#appended },
+      state: this.#failure ? 'failed' : this.#state,
     };
   }
 

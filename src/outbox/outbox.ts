@@ -1,4 +1,4 @@
-import type { FrameKind } from '../frames/codec.js';
+import type { FrameKind, SeqRange } from '../frames/codec.js';
 
 /** One stored frame: the signed bytes an MQTT message carries, and what the topic needs. */
 export interface OutboxRecord {
@@ -27,17 +27,44 @@ export interface StateWrite {
   readonly value: Uint8Array | undefined;
 }
 
+/** What a purge removed (LevelOutbox.purgeSubject). */
+export interface PurgeOutcome {
+  readonly subjectRef: string;
+  /** The subject's frames removed before they were acknowledged: how many, their quota bytes, their seqs. */
+  readonly frames: number;
+  readonly bytes: number;
+  readonly removed: readonly SeqRange[];
+  /** The gap frame (GapReason.PURGED) that declares them, in the same batch; 0 when none was pending. */
+  readonly gapSeq: number;
+  /** Stored copies of the subject's acknowledged frames (not yet cleared from disk), deleted too. */
+  readonly deliveredCopies: number;
+}
+
+export interface PurgeRequest {
+  readonly subjectRef: string;
+  /** Frames stored after the gap frame, in the same batch, made once the purge is known (the command's result). */
+  readonly report?: (outcome: PurgeOutcome) => readonly AppendEntry[];
+  /** State writes in the same batch (the subject's state deleted), also made once the purge is known. */
+  readonly state?: (outcome: PurgeOutcome) => readonly StateWrite[];
+}
+
 export interface OutboxStats {
   /** Frames stored and not yet acknowledged. */
   readonly pending: number;
   readonly pendingBytes: number;
   readonly oldestSeq: number | undefined;
+  /** When the oldest pending frame was appended (wall ms; for frames stored before a restart, when they were made). */
+  readonly oldestAppendedAtMs: number | undefined;
   /** The highest seq ever appended (persisted; never repeats). */
   readonly lastSeq: number;
   /** Frames dropped by the quota since this process opened the outbox. */
   readonly droppedFrames: number;
   readonly droppedBytes: number;
   readonly quotaBytes: number;
+  /** Frames made durable since this process opened the outbox, by kind (gap frames included). */
+  readonly appended: Readonly<Record<FrameKind, number>>;
+  /** 'failed': a write failed and nothing more is stored until the hub restarts. */
+  readonly state: 'new' | 'open' | 'closing' | 'closed' | 'failed';
 }
 
 /**
@@ -61,6 +88,8 @@ export interface Outbox {
   append(entries: readonly AppendEntry[], state?: readonly StateWrite[]): Promise<number[]>;
   read(afterSeq: number, limit: number): Promise<OutboxRecord[]>;
   ack(seqs: Iterable<number>): void;
+  /** Whether a frame is still to be sent: false once it was acknowledged, dropped or purged. */
+  isPending(seq: number): boolean;
   getState(key: string): Promise<Uint8Array | undefined>;
   stats(): OutboxStats;
   /** Calls `listener` each time appended frames become durable (readable). */

@@ -3,7 +3,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Outbox, OutboxRecord } from '../outbox/outbox.js';
 import type { Logger } from '../ops/log.js';
 import { Backoff } from '../ops/backoff.js';
-import { frameTopic, statusTopic } from './topics.js';
+import { commandTopic, frameTopic, statusTopic } from './topics.js';
 
 export interface BrokerOptions {
   url: string;
@@ -11,6 +11,12 @@ export interface BrokerOptions {
   username?: string | undefined;
   password?: string | undefined;
   tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; servername?: string; rejectUnauthorized: boolean } | undefined;
+  /**
+   * 4 (MQTT 3.1.1, the default; aedes speaks nothing else) or 5. Only MQTT 5 lets a broker say
+   * that it refused a publish (a PUBACK reason code, e.g. 0x87 when its ACL denies the topic);
+   * under 3.1.1 mosquitto acknowledges a denied publish as if it had taken it and drops it.
+   */
+  mqttVersion?: 4 | 5 | undefined;
   keepaliveS: number;
   connectTimeoutMs: number;
   reconnectMinMs: number;
@@ -33,6 +39,14 @@ export interface PublisherOptions {
    */
   statusFrame: (state: HubStatusState, reason: string, connection: number) => Uint8Array;
   log: Logger;
+  /**
+   * Called with each message on twin/v1/<hub_id>/cmd (QoS 1), which the publisher subscribes to
+   * on every connection when this is given. The sessions are clean: a command sent while the hub
+   * is away is not kept for it, and its sender sees no result.
+   */
+  onCommand?: (payload: Uint8Array) => void;
+  /** Called on each PUBACK with the milliseconds since that frame was published (for a latency histogram). */
+  onAck?: (latencyMs: number) => void;
 }
 
 export interface PublisherStats {
@@ -43,6 +57,8 @@ export interface PublisherStats {
   reconnects: number;
   /** Milliseconds from publish to PUBACK of the last acknowledged frame. */
   lastAckLatencyMs: number;
+  /** Frames the broker refused (MQTT 5 PUBACK reason code >= 0x80): kept, sent again after a reconnect. */
+  refused: number;
 }
 
 /**
@@ -70,14 +86,25 @@ export class Publisher extends EventEmitter {
   #readCursor = 0;
   #reading = false;
   #inflight = 0;
-  readonly #refillRun: number;
+  #refillRun: number;
   #reconnectTimer: NodeJS.Timeout | undefined;
   #acks: number[] = [];
   #ackScheduled = false;
   #unsubscribe: (() => void) | undefined;
   #downSince: number | undefined;
-  #stats = { published: 0, acked: 0, reconnects: 0, lastAckLatencyMs: 0 };
+  #stats = { published: 0, acked: 0, reconnects: 0, lastAckLatencyMs: 0, refused: 0 };
+  /** The window of this connection: `inflight`, or less if the broker's MQTT 5 Receive Maximum is. */
+  #window: number;
+  /** The reason code of the last refusal logged on this connection: one line per change, not per frame. */
+  #refusalLogged: number | undefined;
   #idleWaiters: Array<() => void> = [];
+  /**
+   * The seq of a key handover (the one kind of status frame in the outbox) published and not yet
+   * acknowledged: nothing after it is published until the broker has it. MQTT orders messages
+   * per topic only, and the frames signed by the new key travel on other topics; once the broker
+   * holds the handover it forwards it before anything it receives later.
+   */
+  #holdFor: number | undefined;
   readonly #topics = new Map<string, string>();
 
   constructor(options: PublisherOptions) {
@@ -85,6 +112,7 @@ export class Publisher extends EventEmitter {
     this.#o = options;
     this.#backoff = new Backoff(options.broker.reconnectMinMs, options.broker.reconnectMaxMs);
     this.#refillRun = Math.max(1, Math.min(64, options.inflight >> 3));
+    this.#window = options.inflight;
   }
 
   start(): void {
@@ -101,7 +129,7 @@ export class Publisher extends EventEmitter {
     return {
       clientId: b.clientId,
       clean: true,
-      protocolVersion: 4,
+      protocolVersion: b.mqttVersion ?? 4,
       reconnectPeriod: 0,
       connectTimeout: b.connectTimeoutMs,
       keepalive: b.keepaliveS,
@@ -123,9 +151,20 @@ export class Publisher extends EventEmitter {
     const connection = ++this.#connections;
     const client = mqtt.connect(this.#o.broker.url, this.#clientOptions(connection));
     this.#client = client;
-    client.on('connect', () => {
+    if (this.#o.onCommand) {
+      const topic = commandTopic(this.#o.hubId);
+      client.on('message', (t, payload) => {
+        if (gen === this.#generation && t === topic) this.#o.onCommand!(payload);
+      });
+    }
+    client.on('connect', (connack) => {
       if (gen !== this.#generation) return;
       this.#connected = true;
+      // mqtt.js does not hold back publishes beyond the broker's Receive Maximum (MQTT 5 3.2.2.3.3).
+      this.#window = Math.min(this.#o.inflight, connack.properties?.receiveMaximum ?? Infinity);
+      this.#refillRun = Math.max(1, Math.min(64, this.#window >> 3));
+      this.#refusalLogged = undefined;
+      this.#holdFor = undefined;
       // Start again from the oldest unacknowledged frame.
       this.#readCursor = 0;
       this.#buffer = [];
@@ -136,6 +175,11 @@ export class Publisher extends EventEmitter {
       this.#downSince = undefined;
       this.#o.log.info({ broker: this.#o.broker.url, downMs, pending: this.#o.outbox.stats().pending }, 'connected to broker');
       client.publish(statusTopic(this.#o.hubId), Buffer.from(this.#o.statusFrame('online', '', connection)), { qos: 1, retain: true });
+      if (this.#o.onCommand) {
+        client.subscribe(commandTopic(this.#o.hubId), { qos: 1 }, (err, granted) => {
+          if (err || (granted?.[0]?.qos ?? 0x80) >= 0x80) this.#o.log.error({ err: err?.message, granted: granted?.[0]?.qos }, 'the broker refused the command subscription: the hub takes no commands (check the broker ACL)');
+        });
+      }
       this.emit('connected');
       this.#pump();
     });
@@ -198,19 +242,24 @@ export class Publisher extends EventEmitter {
   }
 
   #sendBuffered(): void {
-    const window = this.#o.inflight;
+    const window = this.#window;
     if (!this.#connected || this.#stopping) return;
     const client = this.#client!;
     const gen = this.#generation;
-    while (this.#inflight < window && this.#bufferAt < this.#buffer.length) {
+    while (this.#holdFor === undefined && this.#inflight < window && this.#bufferAt < this.#buffer.length) {
       const rec = this.#buffer[this.#bufferAt++]!;
+      // Purged (or dropped by the quota) after it was read: it must not leave now.
+      if (!this.#o.outbox.isPending(rec.seq)) continue;
+      if (rec.kind === 'status') this.#holdFor = rec.seq;
       this.#inflight++;
       this.#stats.published++;
       const sentAt = performance.now();
       const payload = Buffer.isBuffer(rec.payload) ? rec.payload : Buffer.from(rec.payload.buffer, rec.payload.byteOffset, rec.payload.byteLength);
       client.publish(this.#topic(rec), payload, PUBLISH_OPTIONS, (err) => {
         if (!err) this.#onAck(rec.seq, sentAt);
+        else this.#onRefused(rec.seq, err);
         if (gen !== this.#generation) return;
+        if (this.#holdFor === rec.seq) this.#holdFor = undefined;
         this.#inflight--;
         if (this.#inflight === 0 && this.#bufferAt >= this.#buffer.length) this.#releaseIdle();
         // Refill in runs, so that one socket write carries many publishes rather than one each.
@@ -233,6 +282,7 @@ export class Publisher extends EventEmitter {
   #onAck(seq: number, sentAt: number): void {
     this.#stats.acked++;
     this.#stats.lastAckLatencyMs = performance.now() - sentAt;
+    this.#o.onAck?.(this.#stats.lastAckLatencyMs);
     this.#acks.push(seq);
     if (!this.#ackScheduled) {
       this.#ackScheduled = true;
@@ -245,12 +295,37 @@ export class Publisher extends EventEmitter {
     }
   }
 
+  /**
+   * A frame the broker refused stays in the outbox, where the read cursor has passed it: it is
+   * sent again after the next reconnect, so a broker whose ACL is mended gets it then. Errors
+   * without a reason code (the connection closed) need nothing here: the reconnect resends.
+   */
+  #onRefused(seq: number, err: Error & { code?: unknown }): void {
+    if (typeof err.code !== 'number' || err.code < 0x80) return;
+    this.#stats.refused++;
+    if (this.#refusalLogged === err.code) return;
+    this.#refusalLogged = err.code;
+    this.#o.log.error({ seq, reasonCode: err.code, reason: err.message, hubId: this.#o.hubId },
+      'the broker refused a frame; it stays in the outbox (check the broker ACL and this hub\'s certificate or user name)');
+  }
+
   #releaseIdle(): void {
     if (this.#inflight > 0 && this.#connected) return;
     for (const w of this.#idleWaiters.splice(0)) w();
   }
 
   /** Resolves when nothing is in flight (or the connection is gone). */
+  /**
+   * Publishes the birth status again (retained), for a twin server that asked for it. Resolves
+   * to false when there is no connection to publish on; rejects when the publish fails.
+   */
+  async resendStatus(): Promise<boolean> {
+    const client = this.#client;
+    if (!client || !this.#connected || this.#stopping) return false;
+    await client.publishAsync(statusTopic(this.#o.hubId), Buffer.from(this.#o.statusFrame('online', '', this.#connections)), { qos: 1, retain: true });
+    return true;
+  }
+
   whenIdle(): Promise<void> {
     if (this.#inflight === 0 || !this.#connected) return Promise.resolve();
     return new Promise((r) => this.#idleWaiters.push(r));

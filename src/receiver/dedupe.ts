@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { Level } from 'level';
 import type { SeqRange } from '../frames/codec.js';
 import { TwinedgeError } from '../ops/errors.js';
+import { KeyLedger, type Handover } from './key-ledger.js';
 import { RangeSet, type RangeWriter } from './range-set.js';
 import type { DedupeRejectReason } from './reasons.js';
 import { compareStatus, statusMarkOf, type StatusMark } from './status-order.js';
@@ -22,7 +23,7 @@ export type GapEvent =
 export interface HubStatus {
   readonly key_id: string;
   readonly mark: StatusMark;
-  /** The decoded body (JSON-safe: status bodies hold no bytes). */
+  /** The decoded body (JSON-safe: status bodies hold no bytes once key_handovers is emptied). */
   readonly body: AcceptedFrame['body'];
 }
 
@@ -60,6 +61,12 @@ export interface DedupeState {
   hubs(): string[];
   /** A value kept with the state, made and stored by `make` the first time it is asked for. */
   meta(name: string, make: () => string): Promise<string>;
+  /**
+   * Takes a key handover that came without its frame (carried by a status frame; see
+   * Status.key_handovers) and resolves once it is stored. A handover that arrives as a frame is
+   * taken by `accept`, in the same write as the frame.
+   */
+  learn(handover: Handover): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -72,6 +79,8 @@ export interface LevelDedupeOptions {
    * 'batch': fsync every write, several times slower.
    */
   sync?: 'none' | 'batch';
+  /** Where accepted key handovers go; they are stored here and loaded back into it at open. */
+  ledger?: KeyLedger;
 }
 
 interface HubSeq {
@@ -90,6 +99,8 @@ const ACCEPTED = 'a!';
 const DECLARED = 'd!';
 const STATUS = 's!';
 const META = 'm!';
+// k!<hub_id>!<key_id>: a key handover taken for that hub (key-ledger.ts).
+const HANDOVER = 'k!';
 // 14 hex digits hold every safe integer (2^53 < 16^14); fixed width keeps keys in seq order.
 const seqKey = (prefix: string, hubId: string, first: number) => `${prefix}${hubId}!${first.toString(16).padStart(14, '0')}`;
 
@@ -98,6 +109,7 @@ export class LevelDedupe implements DedupeState {
   readonly #db: Level<string, string>;
   readonly #location: string;
   readonly #sync: boolean;
+  readonly #ledger: KeyLedger | undefined;
   readonly #seqs = new Map<string, HubSeq>();
   readonly #statuses = new Map<string, HubStatus>();
   /** The batch of the accept in progress; writers append to it. */
@@ -106,6 +118,7 @@ export class LevelDedupe implements DedupeState {
   constructor(opts: LevelDedupeOptions) {
     this.#location = opts.location;
     this.#sync = opts.sync === 'batch';
+    this.#ledger = opts.ledger;
     this.#db = new Level<string, string>(opts.location, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
   }
 
@@ -123,6 +136,12 @@ export class LevelDedupe implements DedupeState {
   #load(key: string, value: string): void {
     const prefix = key.slice(0, 2);
     if (prefix === META) return;
+    if (prefix === HANDOVER) {
+      const [hubId] = key.slice(2).split('!');
+      const h = KeyLedger.decode(hubId!, value);
+      if (h && this.#ledger?.judge(h) === 'new') this.#ledger.add(h);
+      return;
+    }
     if (prefix === STATUS) {
       this.#statuses.set(key.slice(2), JSON.parse(value) as HubStatus);
       return;
@@ -150,7 +169,8 @@ export class LevelDedupe implements DedupeState {
   }
 
   check(frame: AcceptedFrame): DedupeRejectReason | undefined {
-    if (frame.kind === 'status') {
+    // Seq 0: a birth or will, outside the sequence. A key handover is a status in the sequence.
+    if (frame.seq === 0) {
       const latest = this.#statuses.get(frame.hub_id);
       if (!latest) return undefined;
       const order = compareStatus(statusMarkOf(frame.body), latest.mark);
@@ -165,7 +185,9 @@ export class LevelDedupe implements DedupeState {
   async accept(frame: AcceptedFrame): Promise<GapEvent[]> {
     if (this.check(frame) !== undefined) return [];
     this.#ops = [];
-    const events = frame.kind === 'status' ? this.#acceptStatus(frame) : this.#acceptSeq(frame);
+    const events = frame.seq === 0 ? this.#acceptStatus(frame) : this.#acceptSeq(frame);
+    // The handover is stored in the same write as its frame: a crash leaves both or neither.
+    if (frame.handover && this.#ledger?.judge(frame.handover) === 'new') this.#takeHandover(frame.handover);
     const ops = this.#ops;
     this.#ops = [];
     if (ops.length > 0) await this.#db.batch(ops, { sync: this.#sync });
@@ -173,7 +195,9 @@ export class LevelDedupe implements DedupeState {
   }
 
   #acceptStatus(frame: AcceptedFrame): GapEvent[] {
-    const status: HubStatus = { key_id: frame.key_id, mark: statusMarkOf(frame.body), body: frame.body };
+    // The handovers a status carries are bytes, and were taken (or not) when it was verified.
+    const body = frame.body.status?.key_handovers?.length ? { ...frame.body, status: { ...frame.body.status, key_handovers: [] } } : frame.body;
+    const status: HubStatus = { key_id: frame.key_id, mark: statusMarkOf(frame.body), body };
     this.#statuses.set(frame.hub_id, status);
     this.#ops.push({ type: 'put', key: STATUS + frame.hub_id, value: JSON.stringify(status) });
     return [];
@@ -242,6 +266,20 @@ export class LevelDedupe implements DedupeState {
 
   hubs(): string[] {
     return [...new Set([...this.#seqs.keys(), ...this.#statuses.keys()])].sort();
+  }
+
+  #takeHandover(h: Handover): void {
+    this.#ledger!.add(h);
+    this.#ops.push({ type: 'put', key: `${HANDOVER}${h.hubId}!${h.keyId}`, value: KeyLedger.encode(h) });
+  }
+
+  async learn(handover: Handover): Promise<void> {
+    if (this.#ledger?.judge(handover) !== 'new') return;
+    this.#ops = [];
+    this.#takeHandover(handover);
+    const ops = this.#ops;
+    this.#ops = [];
+    await this.#db.batch(ops, { sync: this.#sync });
   }
 
   async meta(name: string, make: () => string): Promise<string> {

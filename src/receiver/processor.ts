@@ -53,7 +53,10 @@ export class FrameProcessor {
 
   async #run(topic: string, payload: Uint8Array): Promise<Outcome> {
     if (this.#failure !== undefined) throw this.#failure;
-    const verdict = this.#o.verifier.verify(topic, payload);
+    let verdict = this.#o.verifier.verify(topic, payload);
+    if (!verdict.ok && verdict.reason === 'unknown_key' && await this.#learnCarried(topic, payload)) {
+      verdict = this.#o.verifier.verify(topic, payload);
+    }
     if (!verdict.ok) return this.#reject(verdict.reason, verdict.hubId);
     const frame = verdict.frame;
     const seen = this.#o.state.check(frame);
@@ -71,6 +74,27 @@ export class FrameProcessor {
       this.#failure = e;
       throw e;
     }
+  }
+
+  /**
+   * A birth or will signed by a key this receiver has not learned may carry the handovers that
+   * lead to it (it missed the handover frame itself): each is verified on its own, oldest first,
+   * and taken if it checks out. True when one was taken.
+   */
+  async #learnCarried(topic: string, payload: Uint8Array): Promise<boolean> {
+    let learned = false;
+    for (const carried of this.#o.verifier.carriedHandovers(topic, payload)) {
+      const v = this.#o.verifier.verify(carried.topic, carried.payload);
+      if (!v.ok || !v.frame.handover) continue;
+      try {
+        await this.#o.state.learn(v.frame.handover);
+      } catch (e) {
+        this.#failure = e;
+        throw e;
+      }
+      learned = true;
+    }
+    return learned;
   }
 
   #reject(reason: RejectReason, hubId: string | undefined): Outcome {

@@ -15,6 +15,16 @@
  * - topic_hub_mismatch: the body's hub_id differs from the topic's.
  * - topic_mismatch: the body's subject_ref or kind differs from the topic's.
  * - unsupported_schema: schema_version is not one this receiver reads.
+ * - key_retired: the key handed over to another (key-ledger.ts) before this frame's seq (for a
+ *   birth or will, its last_seq + 1): a frame the old key could not have signed in good faith.
+ * - key_not_yet_valid: the key was announced by a handover from a seq above this frame's.
+ * - bad_handover: a key handover that cannot be taken: on the retained status topic, an
+ *   announced key that is not Ed25519 or not the key_id it says, a from_seq that is not the
+ *   handover's seq + 1, a key that was retired or already announced, or a second handover by
+ *   the same key.
+ * - seal_wrong_key: with open keys, a sealed payload for a key this receiver does not hold.
+ * - seal_open_failed: with open keys, a sealed payload that fails AES-GCM authentication or
+ *   does not hold a payload of its kind.
  *
  * Then against what was already accepted:
  * - duplicate: this hub's seq was accepted before (at-least-once delivery sends some twice), or
@@ -33,6 +43,11 @@ export type RejectReason =
   | 'topic_hub_mismatch'
   | 'topic_mismatch'
   | 'unsupported_schema'
+  | 'key_retired'
+  | 'key_not_yet_valid'
+  | 'bad_handover'
+  | 'seal_wrong_key'
+  | 'seal_open_failed'
   | 'duplicate'
   | 'replay'
   | 'stale_status';
@@ -42,5 +57,6 @@ export type DedupeRejectReason = Extract<RejectReason, 'duplicate' | 'replay' | 
 
 export const REJECT_REASONS: readonly RejectReason[] = [
   'bad_topic', 'malformed', 'unknown_key', 'key_hub_mismatch', 'bad_signature', 'malformed_body',
-  'topic_hub_mismatch', 'topic_mismatch', 'unsupported_schema', 'duplicate', 'replay', 'stale_status',
+  'topic_hub_mismatch', 'topic_mismatch', 'unsupported_schema', 'key_retired', 'key_not_yet_valid',
+  'bad_handover', 'seal_wrong_key', 'seal_open_failed', 'duplicate', 'replay', 'stale_status',
 ];

@@ -3,19 +3,31 @@ import { EventEmitter } from 'node:events';
 import type { SeqRange } from '../frames/codec.js';
 import { TwinedgeError } from '../ops/errors.js';
 import { silentLogger, type Logger } from '../ops/log.js';
-import { TOPIC_ROOT } from '../publish/topics.js';
+import { isCommandTopic, TOPIC_ROOT } from '../publish/topics.js';
 import { LevelDedupe, type DedupeState, type GapEvent, type HubStatus } from './dedupe.js';
 import { FrameProcessor, type Outcome, type ReceiverCounters } from './processor.js';
 import type { RejectReason } from './reasons.js';
 import type { Sink } from './sinks/sink.js';
-import { BrokerSubscription, withinMs } from './subscription.js';
+import { BrokerSubscription, withinMs, type ReceiverTls } from './subscription.js';
 import type { TrustStore } from './trust.js';
 import type { AcceptedFrame } from './verify.js';
+import { KeyLedger } from './key-ledger.js';
+import type { OpenKeys } from '../frames/seal.js';
 import { FrameVerifier } from './verify.js';
 
 export interface ReceiverOptions {
   brokerUrl: string;
+  /**
+   * The root of trust. Key handovers signed by a trusted key add keys on top of it; they are
+   * kept in the state folder (key-ledger.ts).
+   */
   trust: TrustStore;
+  /**
+   * The twin server's X25519 keys: sealed payloads are opened after their signature verified,
+   * and refused (seal_wrong_key, seal_open_failed) when they do not open. Without them, sealed
+   * frames are accepted as they are and the sink gets the sealed payload, to open later.
+   */
+  openKeys?: OpenKeys;
   /** Closed by stop(). */
   sink: Sink;
   /** Folder of the de-duplication state (LevelDB). One receiver per folder: it is locked. */
@@ -40,6 +52,8 @@ export interface ReceiverOptions {
   sessionExpiryS?: number;
   username?: string;
   password?: string;
+  /** For mqtts:// and wss://: the broker's CA, and the receiver's certificate for mutual TLS. */
+  tls?: ReceiverTls;
   keepaliveS?: number;
   connectTimeoutMs?: number;
   reconnectMinMs?: number;
@@ -100,8 +114,9 @@ export class Receiver extends EventEmitter<ReceiverEvents> {
     }
     this.#o = opts;
     this.#log = (opts.log ?? silentLogger()).child({ stage: 'receiver' });
-    this.#state = new LevelDedupe({ location: opts.stateDir, sync: opts.stateSync ?? 'none' });
-    this.#processor = new FrameProcessor({ verifier: new FrameVerifier(opts.trust), state: this.#state, sink: opts.sink });
+    const ledger = new KeyLedger(opts.trust);
+    this.#state = new LevelDedupe({ location: opts.stateDir, sync: opts.stateSync ?? 'none', ledger });
+    this.#processor = new FrameProcessor({ verifier: new FrameVerifier(opts.trust, { ledger, ...(opts.openKeys ? { openKeys: opts.openKeys } : {}) }), state: this.#state, sink: opts.sink });
     this.#filter = opts.share !== undefined ? `$share/${opts.share}/${TOPIC_ROOT}/#` : `${TOPIC_ROOT}/#`;
   }
 
@@ -117,7 +132,7 @@ export class Receiver extends EventEmitter<ReceiverEvents> {
     this.#clientId = this.#o.clientId ?? await this.#state.meta('client-id', () => `twinedge-rx-${randomBytes(6).toString('hex')}`);
     if (this.#phase !== 'starting') return;
     const subscribed = new Promise<void>((resolve, reject) => { this.#startWaiter = { resolve, reject }; });
-    this.#log.info({ broker: this.#o.brokerUrl, clientId: this.#clientId, filter: this.#filter, hubs: this.#o.trust.hubs() }, 'receiver starting');
+    this.#log.info({ broker: this.#o.brokerUrl, clientId: this.#clientId, filter: this.#filter, hubs: this.#o.trust.hubs(), openKeyIds: this.#o.openKeys?.keyIds() }, 'receiver starting');
     this.#subscription = new BrokerSubscription({
       brokerUrl: this.#o.brokerUrl,
       clientId: this.#clientId,
@@ -126,6 +141,7 @@ export class Receiver extends EventEmitter<ReceiverEvents> {
       sessionExpiryS: this.#o.sessionExpiryS ?? 7 * 24 * 3600,
       username: this.#o.username,
       password: this.#o.password,
+      tls: this.#o.tls,
       keepaliveS: this.#o.keepaliveS ?? 30,
       connectTimeoutMs: this.#o.connectTimeoutMs ?? 10_000,
       reconnectMinMs: this.#o.reconnectMinMs ?? 250,
@@ -206,6 +222,11 @@ export class Receiver extends EventEmitter<ReceiverEvents> {
   #onMessage(topic: string, payload: Uint8Array, settle: (err?: Error) => void): void {
     if (this.#phase === 'stopping' || this.#phase === 'stopped' || this.#failure) {
       settle(new Error('receiver stopping'));
+      return;
+    }
+    // twin/v1/# also matches the commands the twin server sends hubs: not frames, not refusals.
+    if (isCommandTopic(topic)) {
+      settle();
       return;
     }
     this.#lastMessage = this.#processor.process(topic, payload).then(

@@ -3,6 +3,15 @@ import { TwinedgeError } from '../ops/errors.js';
 import type { Logger } from '../ops/log.js';
 import { Backoff } from '../ops/backoff.js';
 
+/** TLS options as node:tls takes them; rejectUnauthorized stays node's default (true) unless given. */
+export interface ReceiverTls {
+  ca?: Buffer | string;
+  cert?: Buffer | string;
+  key?: Buffer | string;
+  servername?: string;
+  rejectUnauthorized?: boolean;
+}
+
 export interface SubscriptionOptions {
   brokerUrl: string;
   clientId: string;
@@ -12,6 +21,8 @@ export interface SubscriptionOptions {
   sessionExpiryS: number;
   username?: string | undefined;
   password?: string | undefined;
+  /** For mqtts:// and wss://: the broker's CA, and the client certificate for mutual TLS. */
+  tls?: ReceiverTls | undefined;
   keepaliveS: number;
   connectTimeoutMs: number;
   reconnectMinMs: number;
@@ -113,6 +124,7 @@ export class BrokerSubscription {
       connectTimeout: this.#o.connectTimeoutMs,
       ...(this.#o.username !== undefined ? { username: this.#o.username } : {}),
       ...(this.#o.password !== undefined ? { password: this.#o.password } : {}),
+      ...(this.#o.tls ?? {}),
     };
   }
 

@@ -9,7 +9,7 @@ import { join, relative, resolve, dirname } from 'node:path';
 const SRC = new URL('../../src', import.meta.url).pathname;
 
 /** Folders of src/ in pipeline order; a folder may import from itself and those before it. */
-const ORDER = ['ops', 'config', 'frames', 'events', 'transports', 'profiles', 'streams', 'windows', 'features', 'embeddings', 'exposure', 'outbox', 'publish', 'receiver', 'hub', 'cli'];
+const ORDER = ['ops', 'config', 'frames', 'events', 'transports', 'profiles', 'streams', 'windows', 'features', 'embeddings', 'exposure', 'outbox', 'publish', 'receiver', 'commands', 'hub', 'cli'];
 
 async function files(dir: string): Promise<string[]> {
   const out: string[] = [];

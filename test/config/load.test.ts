@@ -10,9 +10,9 @@ test('defaults fill every key the file leaves out', async () => {
   const c = await parseConfig('hub:\n  id: h1\n', FILE, {});
   assert.deepEqual(c, {
     hub: { id: 'h1', data_dir: '/srv/twinedge/data', key_file: '/srv/twinedge/data/hub.key', clock_sync: 'auto' },
-    subjects: [{ ref: 'subject-1', time_zone: 'UTC' }],
+    subjects: [{ ref: 'subject-1', time_zone: 'UTC', consent: ['embeddings', 'features', 'exposure', 'events'] }],
     broker: {
-      url: 'mqtt://127.0.0.1:1883', client_id: 'twinedge-h1', keepalive_s: 30, connect_timeout_s: 10,
+      url: 'mqtt://127.0.0.1:1883', client_id: 'twinedge-h1', mqtt_version: '3.1.1', keepalive_s: 30, connect_timeout_s: 10,
       reconnect_min_ms: 500, reconnect_max_ms: 30000,
     },
     publish: { inflight: 512 },
@@ -27,6 +27,7 @@ test('defaults fill every key the file leaves out', async () => {
     ble: { max_connections: 4, max_connecting: 1, step_timeout_s: 10, backoff_max_s: 300 },
     http: { enabled: 'on', host: '127.0.0.1', port: 8470, max_body_bytes: 16384 },
     events: { max_age_days: 28, max_future_s: 300 },
+    commands: { window_s: 300 },
   });
 });
 
@@ -39,7 +40,7 @@ test('values in the file win over the defaults, and a given client id is kept', 
     'source:', '  simulated:', '    subjects: [p-2]',
   ), FILE, {});
   assert.equal(c.hub.clock_sync, 'assume-unsynced');
-  assert.deepEqual(c.subjects, [{ ref: 'p-1', time_zone: 'Europe/Paris' }, { ref: 'p-2', time_zone: 'UTC' }]);
+  assert.deepEqual(c.subjects, [{ ref: 'p-1', time_zone: 'Europe/Paris', consent: ['embeddings', 'features', 'exposure', 'events'] }, { ref: 'p-2', time_zone: 'UTC', consent: ['embeddings', 'features', 'exposure', 'events'] }]);
   assert.equal(c.broker.client_id, 'mine');
   assert.equal(c.broker.keepalive_s, 5);
   assert.deepEqual(c.broker.tls, { verify: 'skip' });

@@ -48,7 +48,7 @@ test('any valid settings written as YAML come back as written', async () => {
   const id = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._-]{0,20}$/);
   const settings = fc.record({
     hub: fc.record({ id, clock_sync: fc.constantFrom('auto', 'assume-synced', 'assume-unsynced') }),
-    subjects: fc.uniqueArray(fc.record({ ref: id, time_zone: fc.constantFrom('UTC', 'Europe/Paris', 'America/New_York', 'Asia/Kolkata') }), { minLength: 1, maxLength: 4, selector: (s) => s.ref }),
+    subjects: fc.uniqueArray(fc.record({ ref: id, time_zone: fc.constantFrom('UTC', 'Europe/Paris', 'America/New_York', 'Asia/Kolkata'), consent: fc.subarray(['embeddings', 'features', 'exposure', 'events']) }), { minLength: 1, maxLength: 4, selector: (s) => s.ref }),
     broker: fc.record({
       url: fc.constantFrom('mqtt://127.0.0.1:1883', 'mqtts://broker.example:8883', 'ws://h:9001/mqtt', 'wss://h'),
       keepalive_s: fc.integer({ min: 1, max: 65535 }),

@@ -44,7 +44,8 @@ test('each kind of bad message gets its own reason', () => {
   const withBody = (body: Uint8Array) => hubA.signRaw(body);
   const cases: Array<[string, string, Uint8Array, string]> = [
     ['not our topic', 'other/v1/hub-a/subj-1/cross-section', good.payload, 'bad_topic'],
-    ['status kind on a frame topic', 'twin/v1/hub-a/subj-1/status', good.payload, 'bad_topic'],
+    // A status on a frame topic is a key handover's topic: this cross-section does not belong there.
+    ['cross-section on a status frame topic', 'twin/v1/hub-a/subj-1/status', good.payload, 'topic_mismatch'],
     ['garbage', good.topic, Buffer.from('hello, this is not a frame at all'), 'malformed'],
     ['empty', good.topic, new Uint8Array(0), 'malformed'],
     ['truncated', good.topic, good.payload.subarray(0, good.payload.length - 5), 'malformed'],

@@ -21,7 +21,10 @@ export interface JsonlRecord {
   clock_status: number;
   clock_jump_ms: number;
   topic: string;
+  /** For a payload that arrived sealed, the Sealed message itself when it stayed 'closed'. */
   payload: unknown;
+  /** Present when the payload arrived sealed: 'opened' by this receiver, or 'closed' (no open key). */
+  sealed?: 'opened' | 'closed';
 }
 
 export function jsonlRecord(frame: AcceptedFrame): JsonlRecord {
@@ -38,7 +41,8 @@ export function jsonlRecord(frame: AcceptedFrame): JsonlRecord {
     clock_status: b.clock_status,
     clock_jump_ms: b.clock_jump_ms ?? 0,
     topic: frame.topic,
-    payload: b[frame.kind],
+    payload: frame.sealed === 'closed' ? b.sealed : b[frame.kind],
+    ...(frame.sealed ? { sealed: frame.sealed } : {}),
   };
 }
 

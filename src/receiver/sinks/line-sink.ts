@@ -1,4 +1,4 @@
-import { ClockStatus, EventKind, GapReason, HubState, type DecodedBody, type SeqRange } from '../../frames/codec.js';
+import { ClockStatus, CommandOutcome, CommandRejection, EventKind, GapReason, HubState, type DecodedBody, type SeqRange } from '../../frames/codec.js';
 import type { AcceptedFrame } from '../verify.js';
 import type { Sink } from './sink.js';
 
@@ -14,7 +14,8 @@ export function formatLine(frame: AcceptedFrame): string {
   const head = frame.kind === 'status'
     ? `${frame.hub_id} status`
     : `${frame.hub_id} ${frame.subject_ref} #${frame.seq} ${frame.kind.replace('_', '-')}`;
-  return `${head} ${timeOf(b)} ${describe(b)} (verified key ${frame.key_id.slice(0, 8)})`;
+  const what = frame.sealed === 'closed' ? `(sealed to ${b.sealed!.recipient_key_id.slice(0, 8)})` : describe(b);
+  return `${head} ${timeOf(b)} ${what} (verified key ${frame.key_id.slice(0, 8)})`;
 }
 
 function timeOf(b: DecodedBody): string {
@@ -78,6 +79,11 @@ function describe(b: DecodedBody): string {
     case 'gap': {
       const g = b.gap!;
       return `dropped ${formatRanges(g.dropped)} ${name(GapReason, g.reason)}`;
+    }
+    case 'command_result': {
+      const r = b.command_result!;
+      const outcome = r.outcome === CommandOutcome.REJECTED ? `rejected ${name(CommandRejection, r.rejection ?? 0)}` : name(CommandOutcome, r.outcome);
+      return `${r.command.replace(/_/g, '-')} ${outcome}${r.detail ? `: ${r.detail}` : ''}`;
     }
   }
 }
