@@ -121,7 +121,8 @@ export async function main(argv: string[]): Promise<number> {
     hub: { id: HUB_ID, data_dir: join(dataDir, 'hub'), clock_sync: 'auto' },
     subjects: SUBJECTS.map((ref) => ({ ref, ...(ref === 'demo-light-day' ? { time_zone: LIGHT_DAY_ZONE } : {}) })),
     exposure: { period_s: 3600 },
-    broker: { url: brokerUrl, reconnect_max_ms: 10_000 },
+    // aedes speaks 3.1.1 only; an external broker is asked for MQTT 5 first.
+    broker: { url: brokerUrl, reconnect_max_ms: 10_000, mqtt_version: broker ? '3.1.1' : 'auto' },
     publish: { inflight: 256 },
     outbox: { quota_mb: 64 },
     source: { simulated: { window_s: Math.max(0.05, windowS) } },

@@ -96,7 +96,7 @@ export const BrokerSchema = Type.Object({
   password: Type.Optional(Type.String({ description: 'Password, if the broker asks for one. Prefer password_file or the environment to a password in this file; never both password and password_file.' + env('TWINEDGE_BROKER_PASSWORD') })),
   password_file: Type.Optional(Type.String({ minLength: 1, description: "A file whose content, less one trailing newline, is the broker password. A relative path is taken from the config file's folder." })),
   tls: Type.Optional(TlsSchema),
-  mqtt_version: StringEnum(['3.1.1', '5'], { default: '3.1.1', description: 'The MQTT version the hub speaks. With `5` a broker can refuse a frame (an ACL that denies its topic), and the hub keeps and counts it; with `3.1.1` mosquitto acknowledges a denied frame and drops it. aedes speaks 3.1.1 only.' }),
+  mqtt_version: StringEnum(['auto', '3.1.1', '5'], { default: 'auto', description: 'The MQTT version the hub speaks. With `5` a broker can refuse a frame (an ACL that denies its topic), and the hub keeps and counts it; with `3.1.1` mosquitto acknowledges a denied frame and drops it, unseen. `auto` asks for 5 and takes 3.1.1 from a broker that refuses 5 (aedes), saying so in the log.' }),
   keepalive_s: Type.Integer({ minimum: 1, maximum: 65535, default: 30, description: 'Seconds between MQTT keepalive pings; a broker that misses them is taken as gone.' }),
   connect_timeout_s: Type.Number({ exclusiveMinimum: 0, maximum: 600, default: 10, description: 'How long one connection attempt may take, in seconds.' }),
   reconnect_min_ms: Type.Integer({ minimum: 10, maximum: 3_600_000, default: 500, description: 'The first reconnect delay, in milliseconds; it doubles after each failure (with jitter) up to reconnect_max_ms.' }),

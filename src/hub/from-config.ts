@@ -56,7 +56,7 @@ export async function brokerOptionsFrom(c: Config): Promise<BrokerOptions> {
     username: b.username,
     password: b.password,
     tls,
-    mqttVersion: b.mqtt_version === '5' ? 5 : 4,
+    mqttVersion: b.mqtt_version === '5' ? 5 : b.mqtt_version === 'auto' ? 'auto' : 4,
     keepaliveS: b.keepalive_s,
     connectTimeoutMs: b.connect_timeout_s * 1000,
     reconnectMinMs: b.reconnect_min_ms,

@@ -12,11 +12,12 @@ export interface BrokerOptions {
   password?: string | undefined;
   tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; servername?: string; rejectUnauthorized: boolean } | undefined;
   /**
-   * 4 (MQTT 3.1.1, the default; aedes speaks nothing else) or 5. Only MQTT 5 lets a broker say
-   * that it refused a publish (a PUBACK reason code, e.g. 0x87 when its ACL denies the topic);
-   * under 3.1.1 mosquitto acknowledges a denied publish as if it had taken it and drops it.
+   * 4 (MQTT 3.1.1, the default; aedes speaks nothing else), 5, or 'auto': 5, and 3.1.1 from the
+   * first broker that refuses 5 as an unacceptable protocol version. Only MQTT 5 lets a broker
+   * say that it refused a publish (a PUBACK reason code, e.g. 0x87 when its ACL denies the
+   * topic); under 3.1.1 mosquitto acknowledges a denied publish as if it had taken it and drops it.
    */
-  mqttVersion?: 4 | 5 | undefined;
+  mqttVersion?: 4 | 5 | 'auto' | undefined;
   keepaliveS: number;
   connectTimeoutMs: number;
   reconnectMinMs: number;
@@ -93,6 +94,9 @@ export class Publisher extends EventEmitter {
   #unsubscribe: (() => void) | undefined;
   #downSince: number | undefined;
   #stats = { published: 0, acked: 0, reconnects: 0, lastAckLatencyMs: 0, refused: 0 };
+  /** The MQTT version asked for at the next connection. */
+  #version: 4 | 5;
+  #retryNow = false;
   /** The window of this connection: `inflight`, or less if the broker's MQTT 5 Receive Maximum is. */
   #window: number;
   /** The reason code of the last refusal logged on this connection: one line per change, not per frame. */
@@ -113,6 +117,7 @@ export class Publisher extends EventEmitter {
     this.#backoff = new Backoff(options.broker.reconnectMinMs, options.broker.reconnectMaxMs);
     this.#refillRun = Math.max(1, Math.min(64, options.inflight >> 3));
     this.#window = options.inflight;
+    this.#version = options.broker.mqttVersion === 4 || options.broker.mqttVersion === undefined ? 4 : 5;
   }
 
   start(): void {
@@ -129,7 +134,7 @@ export class Publisher extends EventEmitter {
     return {
       clientId: b.clientId,
       clean: true,
-      protocolVersion: b.mqttVersion ?? 4,
+      protocolVersion: this.#version,
       reconnectPeriod: 0,
       connectTimeout: b.connectTimeoutMs,
       keepalive: b.keepaliveS,
@@ -185,6 +190,14 @@ export class Publisher extends EventEmitter {
     });
     client.on('error', (err) => {
       if (gen !== this.#generation) return;
+      // CONNACK return code 1 (3.1.1) or reason 0x84 (5): this broker does not speak MQTT 5.
+      const code = (err as { code?: number }).code;
+      if (this.#o.broker.mqttVersion === 'auto' && this.#version === 5 && (code === 1 || code === 0x84)) {
+        this.#version = 4;
+        this.#retryNow = true;
+        this.#o.log.warn({ broker: this.#o.broker.url }, 'the broker does not speak MQTT 5: using 3.1.1, under which a frame the broker refuses (its ACL) cannot be told from one it took');
+        return;
+      }
       // The 'close' that follows does the work; one line per outage, not per attempt.
       if (this.#downSince === undefined || this.#backoff.attempts === 0) this.#o.log.warn({ err: err.message, broker: this.#o.broker.url }, 'broker connection error');
     });
@@ -205,7 +218,9 @@ export class Publisher extends EventEmitter {
         this.#o.log.warn({ pending: this.#o.outbox.stats().pending }, 'broker connection lost; frames stay in the outbox');
         this.emit('disconnected');
       }
-      const delay = this.#backoff.next();
+      // Falling back to 3.1.1 is no outage: try again at once.
+      const delay = this.#retryNow ? 0 : this.#backoff.next();
+      this.#retryNow = false;
       this.#o.log.debug({ delayMs: delay, attempt: this.#backoff.attempts }, 'reconnecting to broker');
       this.#reconnectTimer = setTimeout(() => this.#connect(), delay);
     });

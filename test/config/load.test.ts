@@ -12,7 +12,7 @@ test('defaults fill every key the file leaves out', async () => {
     hub: { id: 'h1', data_dir: '/srv/twinedge/data', key_file: '/srv/twinedge/data/hub.key', clock_sync: 'auto' },
     subjects: [{ ref: 'subject-1', time_zone: 'UTC', consent: ['embeddings', 'features', 'exposure', 'events'] }],
     broker: {
-      url: 'mqtt://127.0.0.1:1883', client_id: 'twinedge-h1', mqtt_version: '3.1.1', keepalive_s: 30, connect_timeout_s: 10,
+      url: 'mqtt://127.0.0.1:1883', client_id: 'twinedge-h1', mqtt_version: 'auto', keepalive_s: 30, connect_timeout_s: 10,
       reconnect_min_ms: 500, reconnect_max_ms: 30000,
     },
     publish: { inflight: 512 },
