@@ -14,16 +14,26 @@ export interface HubKey {
   keyId: string;
 }
 
-/** The 32 raw bytes of an Ed25519 public key (RFC 8032), taken from its JWK form. */
-export function rawPublicKey(publicKey: KeyObject): Buffer {
+/** The 32 raw bytes of an Ed25519 or X25519 public key (RFC 8032, RFC 7748), taken from its JWK form. */
+export function rawCurveKey(publicKey: KeyObject, curve: 'Ed25519' | 'X25519'): Buffer {
   const jwk = publicKey.export({ format: 'jwk' });
-  if (jwk.crv !== 'Ed25519' || typeof jwk.x !== 'string') throw new TypeError('not an Ed25519 public key');
+  if (jwk.crv !== curve || typeof jwk.x !== 'string') throw new TypeError(`not an ${curve} public key`);
   return Buffer.from(jwk.x, 'base64url');
 }
 
-/** Lowercase hex of the first 8 bytes of SHA-256 over the raw public key (DESIGN.md). */
+/** The 32 raw bytes of an Ed25519 public key (RFC 8032). */
+export function rawPublicKey(publicKey: KeyObject): Buffer {
+  return rawCurveKey(publicKey, 'Ed25519');
+}
+
+/** Lowercase hex of the first 8 bytes of SHA-256 over raw public key bytes (DESIGN.md's key_id). */
+export function keyIdOfRaw(raw: Uint8Array): string {
+  return createHash('sha256').update(raw).digest().subarray(0, 8).toString('hex');
+}
+
+/** An Ed25519 public key's key_id. */
 export function keyIdOf(publicKey: KeyObject): string {
-  return createHash('sha256').update(rawPublicKey(publicKey)).digest().subarray(0, 8).toString('hex');
+  return keyIdOfRaw(rawPublicKey(publicKey));
 }
 
 export function generateHubKey(): HubKey {

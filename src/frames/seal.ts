@@ -1,7 +1,8 @@
-import { createCipheriv, createDecipheriv, createHash, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { TwinedgeError } from '../ops/errors.js';
 import { FrameBodyType, SealAlgorithm, type DecodedBody, type FrameKind, type Payload, type Sealed } from './codec.js';
+import { keyIdOfRaw, rawCurveKey } from './keys.js';
 
 /**
  * Payload sealing to the twin server (frame.proto, Sealed): X25519, HKDF-SHA256, AES-256-GCM,
@@ -44,14 +45,12 @@ const TAG_BYTES = 16;
 const X25519_BYTES = 32;
 
 export function rawX25519(publicKey: KeyObject): Buffer {
-  const jwk = publicKey.export({ format: 'jwk' });
-  if (jwk.crv !== 'X25519' || typeof jwk.x !== 'string') throw new TypeError('not an X25519 public key');
-  return Buffer.from(jwk.x, 'base64url');
+  return rawCurveKey(publicKey, 'X25519');
 }
 
 /** The same rule as an Ed25519 key_id: first 8 bytes of SHA-256 over the raw key, lowercase hex. */
 export function sealKeyIdOf(publicKey: KeyObject): string {
-  return createHash('sha256').update(rawX25519(publicKey)).digest().subarray(0, 8).toString('hex');
+  return keyIdOfRaw(rawX25519(publicKey));
 }
 
 export function generateSealKey(): SealKeyPair {

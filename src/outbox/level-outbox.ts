@@ -121,34 +121,23 @@ export class LevelOutbox implements Outbox {
     let last = Math.max(acked, numberOf(await this.#db.get(META_SEQ)));
     let damaged = 0;
     const openedAt = this.#opts.now();
-    const it = this.#db.iterator({ ...SEGMENT_RANGE, highWaterMarkBytes: READ_AHEAD_BYTES } as object);
-    try {
-      for (;;) {
-        const entries = await it.nextv(READ_SEGMENTS);
-        if (entries.length === 0) break;
-        for (const [key, value] of entries) {
-          const first = seqOfKey(key);
-          const records = decodeSegment(first, value);
-          if (!records) {
-            damaged++;
-            continue;
-          }
-          // Stored frames are dated by the time they were made (the segment's first), so a
-          // restart does not make an old backlog look new; an unset clock's 1970 does not count.
-          const madeAt = records.length > 0 ? frameWallMs(records[0]!.payload) : undefined;
-          this.#segments.add(first, first + records.length - 1, madeAt !== undefined && plausibleWallTime(madeAt) ? Math.min(madeAt, openedAt) : openedAt);
-          for (const rec of records) {
-            if (rec.seq > last) last = rec.seq;
-            if (rec.seq <= acked || ackedAbove.has(rec.seq)) continue;
-            this.#pending.set(rec.seq, frameCost(rec));
-            this.#pendingBytes += frameCost(rec);
-            if (rec.kind === 'gap') this.#gapFrames.set(rec.seq, gapRangesOf(rec.payload));
-          }
-        }
+    await this.#eachSegment((first, records) => {
+      if (!records) {
+        damaged++;
+        return;
       }
-    } finally {
-      await it.close();
-    }
+      // Stored frames are dated by the time they were made (the segment's first), so a
+      // restart does not make an old backlog look new; an unset clock's 1970 does not count.
+      const madeAt = records.length > 0 ? frameWallMs(records[0]!.payload) : undefined;
+      this.#segments.add(first, first + records.length - 1, madeAt !== undefined && plausibleWallTime(madeAt) ? Math.min(madeAt, openedAt) : openedAt);
+      for (const rec of records) {
+        if (rec.seq > last) last = rec.seq;
+        if (rec.seq <= acked || ackedAbove.has(rec.seq)) continue;
+        this.#pending.set(rec.seq, frameCost(rec));
+        this.#pendingBytes += frameCost(rec);
+        if (rec.kind === 'gap') this.#gapFrames.set(rec.seq, gapRangesOf(rec.payload));
+      }
+    });
     if (damaged > 0) {
       throw new TwinedgeError('OUTBOX_OPEN_FAILED', `outbox ${this.#opts.location} has ${damaged} damaged segment(s); move the folder aside and restart (its frames will be missing at the receiver)`, { file: this.#opts.location });
     }
@@ -533,6 +522,14 @@ export class LevelOutbox implements Outbox {
   /** The stored segments that hold frames of a subject, first seq -> all their frames. */
   async #storedOf(subjectRef: string): Promise<Map<number, OutboxRecord[]>> {
     const found = new Map<number, OutboxRecord[]>();
+    await this.#eachSegment((first, records) => {
+      if (records?.some((r) => r.subjectRef === subjectRef)) found.set(first, records);
+    });
+    return found;
+  }
+
+  /** Every stored segment in seq order, decoded (undefined when damaged), read in large trips. */
+  async #eachSegment(visit: (first: number, records: OutboxRecord[] | undefined) => void): Promise<void> {
     const it = this.#db.iterator({ ...SEGMENT_RANGE, highWaterMarkBytes: READ_AHEAD_BYTES } as object);
     try {
       for (;;) {
@@ -540,14 +537,12 @@ export class LevelOutbox implements Outbox {
         if (entries.length === 0) break;
         for (const [key, value] of entries) {
           const first = seqOfKey(key);
-          const records = decodeSegment(first, value);
-          if (records?.some((r) => r.subjectRef === subjectRef)) found.set(first, records);
+          visit(first, decodeSegment(first, value));
         }
       }
     } finally {
       await it.close();
     }
-    return found;
   }
 
   /**
