@@ -9,7 +9,10 @@
  *
  * Checked at compile time, cheaply, against expressions that can take exponential time on a bad
  * line: a repeated group (quantifier +, * or {n,m} with m > 1) that itself holds a variable
- * quantifier, as "(a+)+" or "(?:\d+,)*", is refused, and so are backreferences. This is a guard
+ * quantifier, as "(a+)+" or "(?:\d+,)*", or an alternation, as "(a|a)*" (its branches may match
+ * the same text, and a line that fails makes the engine try every way of splitting it between
+ * them; "[ab]*" says "(a|b)*" safely), is refused, and so are backreferences. The lines come from
+ * devices, so they are hostile input; the expressions are an engineer's, so this is a guard
  * against the usual mistakes, not a proof that every accepted expression is fast.
  */
 import {
@@ -103,6 +106,8 @@ function scan(source: string, what: string): string[] {
       last = variable ? 'group-variable' : 'group';
       i++;
     } else if (c === '|') {
+      // A group with branches is as dangerous to repeat as one with a variable quantifier.
+      open[open.length - 1] = true;
       last = null;
       i++;
     } else {
@@ -113,7 +118,7 @@ function scan(source: string, what: string): string[] {
         continue;
       }
       if (last === 'group-variable' && q.repeats) {
-        throw new TypeError(`${what}: a repeated group holds a quantifier ("${source.slice(0, q.end)}"), which can take exponential time on a line that does not match; rewrite it without the nesting`);
+        throw new TypeError(`${what}: a repeated group holds a quantifier or alternatives ("${source.slice(0, q.end)}"), which can take exponential time on a line that does not match; rewrite it without the nesting (a character class such as [ab]+ for (a|b)+)`);
       }
       if (q.variable && open.length > 0) open[open.length - 1] = true;
       last = null;
