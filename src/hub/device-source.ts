@@ -29,6 +29,7 @@ import type { EncoderInfo, EncoderSet } from '../embeddings/encoder-set.js';
 import { BleDevices, type BleDevicesOptions } from './ble-devices.js';
 import { WindowPipeline } from './window-pipeline.js';
 import type { EmitFrames, FrameSource, ProducedFrame, ReadState } from './frame-source.js';
+import type { StateWrite } from '../outbox/outbox.js';
 import type { WindowDevice } from '../windows/coverage-windows.js';
 import type { TimedSample } from '../profiles/timing.js';
 import { SubjectExposure, type SubjectExposureState } from '../exposure/subject-exposure.js';
@@ -96,9 +97,16 @@ interface ReplayWindows {
   pipeline?: WindowPipeline;
   /** The latest sample time seen. */
   latestMs: number;
+  /**
+   * Windows end here or before were stored (the end is stored with their frames): after a
+   * restart the capture plays from its start, and its samples before this are not windowed again.
+   */
+  closedThroughMs: number;
 }
 
 const EXPOSURE_STATE_PREFIX = 'exposure/';
+const REPLAY_WINDOWS_KEY = 'replay/windows';
+const REPLAY_EVENTS_PREFIX = 'replay/events/';
 /** How often the wall clock pushes live subjects' exposures on. */
 const EXPOSURE_TICK_MS = 1000;
 
@@ -108,7 +116,9 @@ export class DeviceSource implements FrameSource {
   readonly #log: Logger;
   readonly #running: RunningDevice[] = [];
   readonly #pipeline: WindowPipeline;
-  readonly #replay: ReplayWindows = { devices: [], latestMs: -Infinity };
+  readonly #replay: ReplayWindows = { devices: [], latestMs: -Infinity, closedThroughMs: -Infinity };
+  /** Replayed device -> the time of the last event its samples marked that is stored. */
+  readonly #replayEventsThrough = new Map<string, number>();
   /** Device key (serial device id, BLE key) -> whether it is replayed. */
   readonly #replayed = new Set<string>();
   /** Replayed devices whose samples go to windows (on the capture's clock). */
@@ -226,12 +236,23 @@ export class DeviceSource implements FrameSource {
     if (!this.#replayed.has(key)) this.#pipeline.add(key, samples);
     else if (this.#replayWindowed.has(key)) this.#replaySamples(key, samples);
     const subject = this.#subjectOf.get(key);
-    const marked = this.#eventMappers.get(key)?.map(samples);
+    let marked = this.#eventMappers.get(key)?.map(samples);
     if (marked && marked.length > 0 && subject !== undefined) {
+      // A replayed capture plays again from its start after a restart: its events up to the last
+      // one stored are not marked again; the time of the last goes with the frames.
+      let state: StateWrite[] | undefined;
+      if (this.#replayed.has(key)) {
+        const through = this.#replayEventsThrough.get(key) ?? -Infinity;
+        marked = marked.filter((e) => e.at_ms > through);
+        if (marked.length > 0) {
+          this.#replayEventsThrough.set(key, marked.at(-1)!.at_ms);
+          state = [{ key: REPLAY_EVENTS_PREFIX + key, value: Buffer.from(String(marked.at(-1)!.at_ms)) }];
+        }
+      }
       // A button pressed for "medication taken": an event frame, in order with the others.
       const frames = marked.map((event) => ({ subjectRef: subject, payload: { event } }));
       this.#eventsMarked += frames.length;
-      this.#inflight = this.#inflight.then(() => this.#emit!(frames)).catch(() => {});
+      if (frames.length > 0) this.#inflight = this.#inflight.then(() => this.#emit!(frames, state)).catch(() => {});
     }
     const x = subject === undefined ? undefined : this.#exposures.get(subject);
     if (!x?.tracker) return;
@@ -246,19 +267,20 @@ export class DeviceSource implements FrameSource {
   }
 
   /** Replayed samples: their windows close as the capture's time passes them. */
-  #replaySamples(key: string, samples: TimedSample[]): void {
-    if (samples.length === 0) return;
+  #replaySamples(key: string, all: TimedSample[]): void {
     const r = this.#replay;
+    const samples = all.length > 0 && all[0]!.wallMs < r.closedThroughMs ? all.filter((s) => s.wallMs >= r.closedThroughMs) : all;
+    if (samples.length === 0) return;
     r.pipeline ??= this.#windowPipeline(r.devices, samples[0]!.wallMs);
     r.pipeline.add(key, samples);
     for (const s of samples) if (s.wallMs > r.latestMs) r.latestMs = s.wallMs;
-    while (r.latestMs >= r.pipeline.closesAtMs) this.#close(r.pipeline, false);
+    while (r.latestMs >= r.pipeline.closesAtMs) this.#close(r.pipeline, false, REPLAY_WINDOWS_KEY);
   }
 
   start(emit: EmitFrames, readState: ReadState = async () => undefined): void {
     this.#emit = emit;
     // Exposure state first: a sample taken before it is read would be counted again after it.
-    void this.#loadExposures(readState).then(() => {
+    void Promise.all([this.#loadExposures(readState), this.#loadReplayState(readState)]).then(() => {
       if (this.#stopped) return;
       for (const r of this.#running) r.supervisor.start();
       // BLE comes up on its own time (noble loads, the adapter powers on): never in the way of serial.
@@ -266,6 +288,20 @@ export class DeviceSource implements FrameSource {
       this.#schedule();
       if ([...this.#exposures.values()].some((x) => x.live)) this.#tickExposures();
     });
+  }
+
+  /** Where a replayed capture's windows and events stood at the last frames stored. */
+  async #loadReplayState(readState: ReadState): Promise<void> {
+    if (this.#replayed.size === 0) return;
+    const number = async (key: string) => {
+      const v = await readState(key).catch(() => undefined);
+      return v === undefined ? undefined : Number(Buffer.from(v).toString('ascii'));
+    };
+    this.#replay.closedThroughMs = (await number(REPLAY_WINDOWS_KEY)) ?? -Infinity;
+    for (const key of this.#replayed) {
+      const at = await number(REPLAY_EVENTS_PREFIX + key);
+      if (at !== undefined) this.#replayEventsThrough.set(key, at);
+    }
   }
 
   async #loadExposures(readState: ReadState): Promise<void> {
@@ -314,13 +350,15 @@ export class DeviceSource implements FrameSource {
     }, wait);
   }
 
-  #close(pipeline: WindowPipeline, partial: boolean): void {
+  /** Closes the pipeline's window; with `stateKey`, the window's end is stored with its frames. */
+  #close(pipeline: WindowPipeline, partial: boolean, stateKey?: string): void {
     const closed = pipeline.close(this.#o.clock.monoMs(), this.#o.clock.wallMs(), partial);
+    const state = stateKey === undefined ? undefined : [{ key: stateKey, value: Buffer.from(String(closed.endMs)) }];
     // Appends in window order; a failed append is logged by the hub and must not stop the windows.
     this.#inflight = this.#inflight.then(async () => {
       const sections = await closed.sections;
       const frames: ProducedFrame[] = [...sections].map(([subjectRef, cross_section]) => ({ subjectRef, payload: { cross_section } }));
-      if (frames.length > 0) await this.#emit!(frames);
+      if (frames.length > 0) await this.#emit!(frames, state);
     }).catch(() => {});
   }
 
@@ -373,7 +411,8 @@ export class DeviceSource implements FrameSource {
     clearTimeout(this.#exposureTimer);
     await Promise.all([...this.#running.map((r) => r.supervisor.stop()), this.#ble?.stop()]);
     if (this.#emit && this.#o.clock.wallMs() > this.#pipeline.windowStartMs) this.#close(this.#pipeline, true);
-    if (this.#emit && this.#replay.pipeline && this.#replay.latestMs > this.#replay.pipeline.windowStartMs) this.#close(this.#replay.pipeline, true);
+    // A replayed capture's open window is not sent cut short: after a restart the capture plays
+    // again from its start, and the window is made whole then.
     await this.#inflight;
     await this.#o.encoders?.set.close();
   }

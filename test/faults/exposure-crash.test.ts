@@ -3,6 +3,7 @@
 // random moments many times and restarted on the same data folder each time. Every exposure
 // report (each five-minute report and the day's final one) reaches the receiver exactly once,
 // and its values equal those of an uninterrupted run of the same capture, to the last digit.
+// The capture's one-minute cross-section windows, too, arrive once each with the same features.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -48,6 +49,7 @@ async function hubConfig(dir: string, hubId: string, url: string, capture: strin
     'broker:', `  url: ${url}`, '  reconnect_min_ms: 50', '  reconnect_max_ms: 200',
     'devices:', '  - profile: generic/bh1750-light', '    replay:', `      file: ${capture}`, '      speed: 1500',
     'exposure:', '  period_s: 300',
+    'windows:', '  length_s: 60',
     'embeddings:', '  enabled: off',
     'log:', '  level: warn', '',
   ].join('\n'));
@@ -68,7 +70,19 @@ test('exposures replayed through a daemon killed again and again arrive once eac
   const killed = generateHubKey();
   // hub id -> every accepted exposure frame, by seq.
   const got = new Map<string, Map<number, Exposure>>([['hub-whole', new Map()], ['hub-killed', new Map()]]);
-  const sink: Sink = { write: (f) => { if (f.kind === 'exposure') got.get(f.hub_id)!.set(f.seq, f.body.exposure!); }, close: async () => {} };
+  // hub id -> window start -> how many cross-sections came for it, and the last one's features.
+  const windows = new Map<string, Map<number, { copies: number; features: unknown }>>([['hub-whole', new Map()], ['hub-killed', new Map()]]);
+  const sink: Sink = {
+    write: (f) => {
+      if (f.kind === 'exposure') got.get(f.hub_id)!.set(f.seq, f.body.exposure!);
+      if (f.kind === 'cross_section') {
+        const w = windows.get(f.hub_id)!;
+        const start = Number(f.body.cross_section!.window_start_ms);
+        w.set(start, { copies: (w.get(start)?.copies ?? 0) + 1, features: f.body.cross_section!.features });
+      }
+    },
+    close: async () => {},
+  };
   const receiver = new Receiver({
     brokerUrl: broker.url, mqttVersion: 4, clientId: 'twin-receiver', stateDir: join(dir, 'receiver'), sink, log: silentLogger(),
     trust: new TrustStore([{ hubId: 'hub-whole', publicKey: whole.publicKey, source: 'test' }, { hubId: 'hub-killed', publicKey: killed.publicKey, source: 'test' }]),
@@ -130,6 +144,14 @@ test('exposures replayed through a daemon killed again and again arrive once eac
   assert.equal(a.out.size, 23, 'one report every five minutes');
   assert.deepEqual([...b.out.keys()].sort(), [...a.out.keys()].sort(), 'the same reports, none lost');
   for (const [k, e] of a.out) assert.deepEqual(b.out.get(k), e, `report ${k} equals the uninterrupted run's, to the last digit`);
+  // Cross-sections: one per window in both runs, with the same features. (Which windows a run
+  // had reached when it was last stopped may differ: the windows both have must agree.)
+  const twice = (hubId: string) => [...windows.get(hubId)!].filter(([, w]) => w.copies > 1).map(([start]) => new Date(start).toISOString());
+  assert.deepEqual(twice('hub-whole'), []);
+  assert.deepEqual(twice('hub-killed'), [], 'no window of the replayed capture was sent twice across the restarts');
+  const both = [...windows.get('hub-whole')!.keys()].filter((start) => windows.get('hub-killed')!.has(start));
+  assert.ok(both.length >= 100, `most of the 120 minutes' windows are in both runs (${both.length})`);
+  for (const start of both) assert.deepEqual(windows.get('hub-killed')!.get(start)!.features, windows.get('hub-whole')!.get(start)!.features, new Date(start).toISOString());
   // The day before midnight closed with its final values, and they are not trivial.
   const final = [...a.out.values()].find((e) => e.final)!;
   assert.equal(final.local_date, '2026-06-01');

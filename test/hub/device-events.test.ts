@@ -50,3 +50,32 @@ test('button presses on a serial box become event frames, one per press', { time
   assert.equal(meal!.kind, EventKind.MEAL);
   assert.equal(source.eventsMarked, 2);
 });
+
+test('a replayed button box played again after a restart marks none of its stored events twice', { timeout: 60_000 }, async (t) => {
+  const { ReplayTransport } = await import('../../src/transports/capture/replay-transport.js');
+  const { profiles } = await loadProfiles([SHIPPED_PROFILES_DIR]);
+  const start = Date.UTC(2026, 5, 1, 8);
+  const press = (s: number) => ({ kind: 'chunk' as const, t: s * 1000, bytes: Buffer.from('BTN 1\r\n') });
+  const capture = () => ({
+    header: { format: 'twinedge-capture' as const, version: 1 as const, device: 'serial:box', profile: 'generic/button-box', started_wall_ms: start, started_mono_ms: 0 },
+    entries: [press(1), press(30), press(60)],
+  });
+  const stored = new Map<string, Uint8Array>();
+  const run = async () => {
+    const clock = new SystemClock('assume-synced');
+    const frames: ProducedFrame[] = [];
+    const source = new DeviceSource({
+      devices: [{ subject: 'p-1', profile: profiles.get('generic/button-box')!, replayed: true, windows: false, transport: (l: TransportListener) => new ReplayTransport({ capture: capture(), atEnd: 'stay-open' }, clock, l) }],
+      windowMs: 3_600_000, clock, log: silentLogger(),
+    });
+    source.start(async (f, state) => {
+      frames.push(...f);
+      for (const s of state ?? []) if (s.value) stored.set(s.key, s.value);
+    }, async (key) => stored.get(key));
+    await until(() => (source.stats()[0]?.samples ?? 0) === 3, 'the capture to be played');
+    await source.stop();
+    return frames.map((f) => (f.payload as { event: Event }).event.at_ms);
+  };
+  assert.deepEqual(await run(), [start + 1000, start + 30_000, start + 60_000]);
+  assert.deepEqual(await run(), [], 'played again from its start: every press was stored already');
+});
