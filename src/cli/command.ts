@@ -12,6 +12,7 @@ import { jsonLine } from '../receiver/sinks/jsonl-sink.js';
 import { formatRanges } from '../receiver/sinks/line-sink.js';
 import { loadTrustStore } from '../receiver/trust.js';
 import { numberOption, parseCommandArgs, requireOption } from './args.js';
+import { TLS_FLAGS, TLS_USAGE, tlsFromFlags } from './tls-options.js';
 
 const USAGE = `usage: twinedge command --key FILE --hub HUB --broker URL --trust FILE|DIR COMMAND [options]
 
@@ -29,6 +30,7 @@ commands:
                         twinedge keys generate; the hub's commands.trust_file is its .pub
   --hub HUB             the hub's id
   --broker URL          mqtt://host:port (also mqtts, ws, wss)
+${TLS_USAGE}
   --trust FILE|DIR      the hubs' public keys, as for twinedge receive: the answer is checked
   --timeout S           how long to wait for the answer (default 60)
   --valid-for S         how long the hub may still carry it out (default: the hub's window)
@@ -60,6 +62,7 @@ export async function main(argv: string[]): Promise<number> {
     'valid-for': { type: 'string' },
     username: { type: 'string' },
     'password-file': { type: 'string' },
+    ...TLS_FLAGS,
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   }, true);
@@ -90,11 +93,12 @@ export async function main(argv: string[]): Promise<number> {
   const trust = await loadTrustStore(trustPath);
   if (trust.keyIdsOf(hubId).length === 0) throw new TwinedgeError('TRUST_INVALID', `no key for hub '${hubId}' in ${trustPath}: its answer could not be checked`, { file: trustPath });
   const password = values['password-file'] !== undefined ? await readPassword(values['password-file']) : undefined;
+  const tls = await tlsFromFlags('command', broker, values);
 
   const nonce = randomBytes(16);
   const body = { schema_version: SCHEMA_VERSION, hub_id: hubId, issued_at_ms: Date.now(), nonce, valid_for_ms: Math.round(validForMs), ...payload } as CommandBody;
   const { result, frame } = await sendCommand({
-    brokerUrl: broker, hubId, payload: makeSignedCommand(key, body), nonce, trust, timeoutMs, username: values.username, password,
+    brokerUrl: broker, hubId, payload: makeSignedCommand(key, body), nonce, trust, timeoutMs, username: values.username, password, tls,
   });
   if (values.json) process.stdout.write(jsonLine(frame));
   else process.stdout.write(`${describe(result)}\n`);

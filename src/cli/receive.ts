@@ -1,4 +1,5 @@
 import { parseCommandArgs, numberOption, requireOption } from './args.js';
+import { TLS_FLAGS, TLS_USAGE, tlsFromFlags } from './tls-options.js';
 import { TwinedgeError } from '../ops/errors.js';
 import { createLogger, type LogLevel } from '../ops/log.js';
 import { Receiver } from '../receiver/receiver.js';
@@ -11,6 +12,7 @@ import { loadOpenKey, OpenKeys } from '../frames/seal.js';
 const USAGE = `usage: twinedge receive --broker URL --trust FILE|DIR [options]
 
   --broker URL          mqtt://host:port (also mqtts, ws, wss)
+${TLS_USAGE}
   --trust FILE|DIR      a directory of <hub_id>.pub files, or a YAML file hub_id -> public keys
   --out FILE.jsonl      append JSON lines here (default: stdout)
   --format jsonl|line   JSON lines (default) or one short human-readable line per frame
@@ -55,6 +57,7 @@ export async function main(argv: string[]): Promise<number> {
     'session-expiry': { type: 'string' },
     'log-level': { type: 'string' },
     'open-key': { type: 'string', multiple: true },
+    ...TLS_FLAGS,
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -80,6 +83,7 @@ export async function main(argv: string[]): Promise<number> {
   const level = (values['log-level'] ?? 'info') as LogLevel;
   if (!LOG_LEVELS.includes(level)) fail(`--log-level must be one of ${LOG_LEVELS.join(' ')}, got '${level}'`);
   const sessionExpiryS = numberOption('receive', values['session-expiry'], '--session-expiry', 604_800);
+  const tls = await tlsFromFlags('receive', broker, values);
   const trust = await loadTrustStore(trustPath);
   const openKeyFiles = values['open-key'] ?? [];
   const openKeys = openKeyFiles.length > 0 ? new OpenKeys(await Promise.all(openKeyFiles.map((f) => loadOpenKey(f)))) : undefined;
@@ -93,6 +97,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     receiver = new Receiver({
       brokerUrl: broker,
+      ...(tls ? { tls } : {}),
       trust,
       ...(openKeys ? { openKeys } : {}),
       sink,

@@ -1,3 +1,4 @@
+import type { ReceiverTls } from '../receiver/subscription.js';
 import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { CommandResult } from '../frames/codec.js';
@@ -29,6 +30,8 @@ export interface SendCommandOptions {
   readonly username?: string | undefined;
   readonly password?: string | undefined;
   readonly connectTimeoutMs?: number;
+  /** For an mqtts:// broker: its CA, and a client certificate for mutual TLS. */
+  readonly tls?: ReceiverTls | undefined;
 }
 
 export interface AnsweredCommand {
@@ -51,6 +54,7 @@ export async function sendCommand(o: SendCommandOptions): Promise<AnsweredComman
       connectTimeout: o.connectTimeoutMs ?? 10_000,
       ...(o.username !== undefined ? { username: o.username } : {}),
       ...(o.password !== undefined ? { password: o.password } : {}),
+      ...(o.tls ?? {}),
     });
   } catch (e) {
     const code = (e as { code?: unknown }).code;

@@ -334,3 +334,32 @@ test('a hub reads the commands sent to it and no other hub\'s; only the twin sid
   // A hub may not command another (MQTT 5: the broker says so in the PUBACK).
   await assert.rejects(hubA.publishAsync('twin/v1/hub-b/cmd', 'from a', { qos: 1 }), { code: 0x87 });
 });
+
+test('twinedge receive takes its client certificate from --tls-ca/--tls-cert/--tls-key, and refuses half a pair', OPTIONS, async (t) => {
+  const { spawn, spawnSync } = await import('node:child_process');
+  const { mkdir, rename } = await import('node:fs/promises');
+  const { writeKeyFiles } = await import('../../src/frames/keys.js');
+  const cli = new URL('../../scripts/twinedge.js', import.meta.url).pathname;
+  const dir = await tempDir(t, 'twinedge-mtls-cli-');
+  const broker = await startBroker(t);
+  const key = generateHubKey();
+  await mkdir(join(dir, 'trust'));
+  const { pubFile } = await writeKeyFiles(join(dir, 'hub-a'), key);
+  await rename(pubFile, join(dir, 'trust', 'hub-a.pub'));
+  const out = join(dir, 'frames.jsonl');
+  const rx = pki.certs[RECEIVER_CN];
+  const base = ['receive', '--broker', broker.url, '--trust', join(dir, 'trust'), '--state', join(dir, 'rx'), '--tls-ca', pki.ca.certFile];
+  const half = spawnSync(process.execPath, [cli, ...base, '--tls-cert', rx.cert], { encoding: 'utf8' });
+  assert.equal(half.status, 2);
+  assert.match(half.stderr, /needs both --tls-cert and --tls-key/);
+  const child = spawn(process.execPath, [cli, ...base, '--tls-cert', rx.cert, '--tls-key', rx.key, '--out', out], { stdio: 'ignore' });
+  t.after(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+  const { hub } = await hubFromConfig(dir, { hubId: 'hub-a', key, dataDir: join(dir, 'hub-a'), cert: pki.certs['hub-a'], mqttVersion: '5', url: broker.url });
+  await hub.start();
+  t.after(() => hub.stop());
+  const frames = async () => (await readFile(out, 'utf8').catch(() => '')).trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { hub_id: string; kind: string });
+  let got: Array<{ hub_id: string; kind: string }> = [];
+  await until(() => { void frames().then((f) => { got = f; }); return got.filter((f) => f.kind !== 'status').length >= 5; }, 'frames written by twinedge receive');
+  assert.ok(got.every((f) => f.hub_id === 'hub-a'));
+  assert.match(await broker.broker.logText(), new RegExp(`as ${RECEIVER_CN} \\(p5, .*u'${RECEIVER_CN}'\\)`), 'the broker knew the CLI by its certificate');
+});
