@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { Ajv } from 'ajv';
@@ -177,6 +177,8 @@ function applyEnv(data: Json, env: Env): Map<string, string> {
   return used;
 }
 
+const MAX_PASSWORD_FILE_BYTES = 4096;
+
 /** The password from broker.password_file, unless the environment gave one (which wins). */
 function readPasswordFile(data: Json, problems: Problems, fromEnv: ReadonlyMap<string, string>): void {
   const path = ['broker', 'password_file'];
@@ -184,6 +186,12 @@ function readPasswordFile(data: Json, problems: Problems, fromEnv: ReadonlyMap<s
   if (typeof file !== 'string' || problems.blocked(path) || fromEnv.has('broker.password')) return;
   let text: string;
   try {
+    // A FIFO or a device given by mistake would block or never end: a password is a small file.
+    const st = statSync(file);
+    if (!st.isFile() || st.size > MAX_PASSWORD_FILE_BYTES) {
+      problems.add('CONFIG_VALUE_INVALID', `${file} is not a password file: ${st.isFile() ? `${st.size} bytes, more than ${MAX_PASSWORD_FILE_BYTES}` : 'not a regular file'}`, path);
+      return;
+    }
     text = readFileSync(file, 'utf8');
   } catch (e) {
     problems.add('CONFIG_VALUE_INVALID', `cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? String(e)})`, path);

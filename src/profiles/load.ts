@@ -3,7 +3,7 @@
  * and field, and skipped; the good ones are returned. Two files with one id are both refused,
  * each error naming the other file: which one was meant is not the loader's guess to make.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { Ajv } from 'ajv';
 import { addSchemaErrors } from '../config/problems.js';
@@ -40,7 +40,8 @@ async function profileFiles(dir: string): Promise<string[]> {
     if (e.name.startsWith('.')) continue;
     const p = join(dir, e.name);
     if (e.isDirectory()) out.push(...await profileFiles(p));
-    else if (/\.ya?ml$/.test(e.name)) out.push(p);
+    // Regular files only (or links to them): reading a FIFO or a device named *.yaml would hang the load.
+    else if (/\.ya?ml$/.test(e.name) && (e.isFile() || (e.isSymbolicLink() && (await stat(p).catch(() => undefined))?.isFile()))) out.push(p);
   }
   return out;
 }

@@ -90,12 +90,16 @@ test('password_file is read into password, less one trailing newline', async (t)
   assert.equal(c.broker.password, 's3cret ');
 });
 
-test('an unreadable or empty password_file is refused at its line and key path', async (t) => {
+test('an unreadable, empty, oversized or not regular password_file is refused at its line and key path', { timeout: 10_000 }, async (t) => {
   const dir = await tempDir(t);
   await mkdir(join(dir, 'a-folder'));
   await writeFile(join(dir, 'empty'), '\n');
+  await writeFile(join(dir, 'huge'), 'x'.repeat(5000));
+  // A FIFO would block a read forever; /dev/zero would never end.
+  const { execFileSync } = await import('node:child_process');
+  execFileSync('mkfifo', [join(dir, 'fifo')]);
   const file = join(dir, 'c.yaml');
-  for (const pw of ['missing', 'a-folder', 'empty']) {
+  for (const pw of ['missing', 'a-folder', 'empty', 'huge', 'fifo', '/dev/zero']) {
     assert.deepEqual(
       await problemsOf(yaml('hub:', '  id: h1', 'broker:', '  username: u', `  password_file: ${pw}`), {}, file),
       [{ code: 'CONFIG_VALUE_INVALID', line: 5, keyPath: 'broker.password_file' }],

@@ -137,3 +137,17 @@ test('a bad file is skipped with its error and the good ones load; a duplicate i
   ]);
   assert.equal(loaded.files.length, 5);
 });
+
+test('a FIFO named like a profile is passed over, not read (a read would wait forever); a link to a profile is read', { timeout: 10_000 }, async (t) => {
+  const { execFileSync } = await import('node:child_process');
+  const { symlink } = await import('node:fs/promises');
+  const dir = await tempDir(t);
+  await writeFile(join(dir, 'good.yaml'), GOOD);
+  execFileSync('mkfifo', [join(dir, 'pipe.yaml')]);
+  await mkdir(join(dir, 'elsewhere'));
+  await writeFile(join(dir, 'elsewhere', 'other.txt'), GOOD.replace('id: test/light', 'id: test/linked'));
+  await symlink(join(dir, 'elsewhere', 'other.txt'), join(dir, 'linked.yaml'));
+  const loaded = await loadProfiles([dir], dir);
+  assert.deepEqual([...loaded.profiles.keys()].sort(), ['test/light', 'test/linked']);
+  assert.deepEqual(loaded.problems, []);
+});
