@@ -60,7 +60,7 @@ export async function writeKeyFiles(prefix: string, key: HubKey): Promise<{ keyF
   return { keyFile, pubFile };
 }
 
-async function readKeyText(file: string): Promise<string> {
+export async function readKeyText(file: string): Promise<string> {
   try {
     return await readFile(file, 'utf8');
   } catch (e) {
@@ -73,6 +73,15 @@ async function readKeyText(file: string): Promise<string> {
  * sign frames as this hub.
  */
 export async function loadHubKey(file: string): Promise<HubKey> {
+  const { privateKey, publicKey } = await loadPrivateKeyFile(file, 'ed25519', 'KEY_FILE_INVALID', 'an Ed25519 key');
+  return { privateKey, publicKey, keyId: keyIdOf(publicKey) };
+}
+
+/**
+ * A private key file (PKCS#8 PEM) of one type: refused, with the code given, when it is not
+ * one, and refused when others can read it (whoever reads it holds the key).
+ */
+export async function loadPrivateKeyFile(file: string, type: 'ed25519' | 'x25519', invalid: 'KEY_FILE_INVALID' | 'SEAL_KEY_INVALID', expected: string): Promise<{ privateKey: KeyObject; publicKey: KeyObject }> {
   const text = await readKeyText(file);
   const st = await stat(file);
   if ((st.mode & 0o077) !== 0) {
@@ -82,13 +91,12 @@ export async function loadHubKey(file: string): Promise<HubKey> {
   try {
     privateKey = createPrivateKey(text);
   } catch (e) {
-    throw new TwinedgeError('KEY_FILE_INVALID', 'not a PEM private key', { file }, { cause: e });
+    throw new TwinedgeError(invalid, 'not a PEM private key', { file }, { cause: e });
   }
-  if (privateKey.asymmetricKeyType !== 'ed25519') {
-    throw new TwinedgeError('KEY_FILE_INVALID', `expected an Ed25519 key, found ${privateKey.asymmetricKeyType ?? 'unknown'}`, { file });
+  if (privateKey.asymmetricKeyType !== type) {
+    throw new TwinedgeError(invalid, `expected ${expected}, found ${privateKey.asymmetricKeyType ?? 'unknown'}`, { file });
   }
-  const publicKey = createPublicKey(privateKey);
-  return { privateKey, publicKey, keyId: keyIdOf(publicKey) };
+  return { privateKey, publicKey: createPublicKey(privateKey) };
 }
 
 /** Loads an SPKI PEM Ed25519 public key (a trust entry). */

@@ -1,8 +1,7 @@
-import { createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { createCipheriv, createDecipheriv, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
 import { TwinedgeError } from '../ops/errors.js';
 import { FrameBodyType, SealAlgorithm, type DecodedBody, type FrameKind, type Payload, type Sealed } from './codec.js';
-import { keyIdOfRaw, rawCurveKey } from './keys.js';
+import { keyIdOfRaw, loadPrivateKeyFile, rawCurveKey, readKeyText } from './keys.js';
 
 /**
  * Payload sealing to the twin server (frame.proto, Sealed): X25519, HKDF-SHA256, AES-256-GCM,
@@ -169,17 +168,10 @@ export class OpenKeys {
 
 const OPEN_OPTIONS = { longs: Number, enums: Number, bytes: Uint8Array as unknown as typeof Array, defaults: true, arrays: true, oneofs: true };
 
-async function readSealKeyText(file: string): Promise<string> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (e) {
-    throw new TwinedgeError('KEY_FILE_UNREADABLE', `cannot read key file: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { file }, { cause: e });
-  }
-}
 
 /** The twin server's X25519 public key (SPKI PEM), for hub.seal_to. */
 export async function loadSealRecipient(file: string): Promise<SealRecipient> {
-  const text = await readSealKeyText(file);
+  const text = await readKeyText(file);
   if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text)) {
     throw new TwinedgeError('SEAL_KEY_INVALID', 'this is a private key; the hub needs the twin server\'s public key only (the .pub file)', { file });
   }
@@ -197,20 +189,6 @@ export async function loadSealRecipient(file: string): Promise<SealRecipient> {
 
 /** The twin server's X25519 private key (PKCS#8 PEM, mode 0600), for receive --open-key. */
 export async function loadOpenKey(file: string): Promise<SealKeyPair> {
-  const text = await readSealKeyText(file);
-  const st = await stat(file);
-  if ((st.mode & 0o077) !== 0) {
-    throw new TwinedgeError('KEY_FILE_EXPOSED', `private key is readable by others (mode ${(st.mode & 0o777).toString(8)}); run chmod 600 ${file}`, { file });
-  }
-  let privateKey: KeyObject;
-  try {
-    privateKey = createPrivateKey(text);
-  } catch (e) {
-    throw new TwinedgeError('SEAL_KEY_INVALID', 'not a PEM private key', { file }, { cause: e });
-  }
-  if (privateKey.asymmetricKeyType !== 'x25519') {
-    throw new TwinedgeError('SEAL_KEY_INVALID', `expected an X25519 private key (twinedge keys generate --x25519), found ${privateKey.asymmetricKeyType ?? 'unknown'}`, { file });
-  }
-  const publicKey = createPublicKey(privateKey);
+  const { privateKey, publicKey } = await loadPrivateKeyFile(file, 'x25519', 'SEAL_KEY_INVALID', 'an X25519 private key (twinedge keys generate --x25519)');
   return { privateKey, publicKey, keyId: sealKeyIdOf(publicKey) };
 }
