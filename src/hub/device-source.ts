@@ -315,7 +315,13 @@ export class DeviceSource implements FrameSource {
       }
       if (state && !SubjectExposure.resumes(x.options, state)) this.#log.warn({ subject: x.subject }, 'exposure settings changed: the subject\'s exposures start again from now');
       else if (state) this.#log.info({ subject: x.subject, next: state.next }, 'exposures continue from the stored state');
-      x.tracker = new SubjectExposure(x.options, state, !x.live);
+      try {
+        x.tracker = new SubjectExposure(x.options, state, !x.live);
+      } catch (e) {
+        // A state that parses but does not fit (damaged on disk) must not keep the hub from starting.
+        this.#log.error({ subject: x.subject, err: (e as Error).message }, 'stored exposure state does not fit: the subject\'s exposures start again');
+        x.tracker = new SubjectExposure(x.options, undefined, !x.live);
+      }
     }
   }
 

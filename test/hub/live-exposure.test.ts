@@ -110,3 +110,26 @@ test('a live hub whose wall clock is not set keeps its exposures back', { timeou
   assert.equal(reports(emitted).length, 0);
   assert.deepEqual(source.exposureStats(), [{ subject: 'p-1', late: 0, unsetClockSamples: 40 }]);
 });
+
+test('a stored exposure state that parses but does not fit is set aside with an error line; the hub starts', { timeout: 30_000 }, async () => {
+  const { Writable } = await import('node:stream');
+  const { createLogger } = await import('../../src/ops/log.js');
+  const { subjectExposureOptions } = await import('../../src/exposure/exposure-settings.js');
+  const { profiles } = await loadProfiles([SHIPPED_PROFILES_DIR]);
+  const belt = profiles.get('generic/respiration-belt-csv')!;
+  const options = subjectExposureOptions(belt.channels, exposure, 'UTC')!;
+  // The right settings, a breath counter's state from another rate: the constructor refuses it.
+  const damaged = { options: JSON.stringify(options), late: 0, breaths: { ledger: { days: {}, checkpoints: [] }, counter: { ring: [0, 0, 0] } } };
+  const lines: Array<Record<string, unknown>> = [];
+  const log = createLogger('info', new Writable({ write(chunk, _e, cb) { for (const l of String(chunk).trim().split('\n')) lines.push(JSON.parse(l)); cb(); } }));
+  const clock = new ManualClock(T0);
+  const source = new DeviceSource({
+    devices: [{ subject: 'p-1', profile: belt, transport: (l: TransportListener) => new SerialTransport({ path: '/nonexistent/ttyACM9', baudRate: 115200 }, clock, l) }],
+    windowMs: 3_600_000, clock, log, exposure, reconnectMinMs: 50, reconnectMaxMs: 100,
+  });
+  source.start(async () => {}, async (key) => (key === 'exposure/p-1' ? Buffer.from(JSON.stringify(damaged)) : undefined));
+  await until(() => source.stats()[0]?.state === 'backing-off', 'the device to be tried: the hub started');
+  await source.stop();
+  assert.ok(lines.some((l) => l.msg === 'stored exposure state does not fit: the subject\'s exposures start again' && l.subject === 'p-1'));
+  assert.deepEqual(source.exposureStats(), [{ subject: 'p-1', late: 0, unsetClockSamples: 0 }]);
+});
