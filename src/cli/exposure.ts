@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { clockMinutesOf } from '../exposure/exposure-settings.js';
 import { localDayBounds } from '../exposure/local-days.js';
 import { SubjectExposure, type SubjectExposureOptions } from '../exposure/subject-exposure.js';
 import type { TimedSample } from '../profiles/timing.js';
@@ -21,7 +22,7 @@ import { medianIntervalMs, parseRowTime } from './csv-time.js';
 function clockMinutes(text: string, flag: string): number {
   const m = /^(\d{1,2}):(\d{2})$/.exec(text);
   if (!m || Number(m[1]) > 23 || Number(m[2]) > 59) throw new TwinedgeError('USAGE_BAD_ARGUMENT', `exposure: ${flag} takes HH:MM-HH:MM, got '${text}'`);
-  return Number(m[1]) * 60 + Number(m[2]);
+  return clockMinutesOf(text);
 }
 
 export async function main(argv: string[]): Promise<number> {

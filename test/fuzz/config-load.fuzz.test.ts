@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { parse, stringify } from 'yaml';
 import { ConfigError, defaultConfig, parseConfig } from '../../src/config/load.js';
 import { ConfigSchema, ENV_OVERRIDES, type Config } from '../../src/config/schema.js';
-import { assertClearError, ENGINE_MESSAGE, FUZZ_TEST, fuzzTarget } from './fuzz.js';
+import { assertClearError, ENGINE_MESSAGE, FUZZ_TEST, fuzzTarget, schemaKeys } from './fuzz.js';
 import { applyEdit, jsonEdits, jsonLike } from './json-edits.js';
 
 const fuzz = fuzzTarget('config-load');
@@ -20,16 +20,6 @@ const fuzz = fuzzTarget('config-load');
 const FILE = '/nonexistent-twinedge-fuzz/config.yaml';
 const EXAMPLE = readFileSync(new URL('../../src/config/config.example.yaml', import.meta.url), 'utf8');
 
-/** Every key the schema knows, at any depth, so that generated objects reach deep into it. */
-function schemaKeys(node: unknown, out = new Set<string>()): Set<string> {
-  if (node && typeof node === 'object') {
-    const n = node as { properties?: Record<string, unknown>; items?: unknown; anyOf?: unknown[] };
-    for (const [k, v] of Object.entries(n.properties ?? {})) { out.add(k); schemaKeys(v, out); }
-    if (n.items) schemaKeys(n.items, out);
-    for (const v of n.anyOf ?? []) schemaKeys(v, out);
-  }
-  return out;
-}
 const KEYS = [...schemaKeys(ConfigSchema), '__proto__', 'constructor', 'x', 'Hub', 'brokerUrl'];
 
 function checkConfig(c: Config): void {

@@ -161,3 +161,14 @@ export function chunked(stream: Uint8Array, cuts: readonly number[]): Uint8Array
   if (from < stream.length || out.length === 0) out.push(stream.subarray(from));
   return out;
 }
+
+/** Every key a JSON schema (TypeBox) knows, at any depth, so that generated objects reach deep into it. */
+export function schemaKeys(node: unknown, out = new Set<string>()): Set<string> {
+  if (node && typeof node === 'object') {
+    const n = node as { properties?: Record<string, unknown>; items?: unknown; anyOf?: unknown[] };
+    for (const [k, v] of Object.entries(n.properties ?? {})) { out.add(k); schemaKeys(v, out); }
+    if (n.items) schemaKeys(n.items, out);
+    for (const v of n.anyOf ?? []) schemaKeys(v, out);
+  }
+  return out;
+}

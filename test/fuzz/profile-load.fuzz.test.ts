@@ -14,7 +14,7 @@ import { runExamples } from '../../src/profiles/examples.js';
 import { ProfileSchema } from '../../src/profiles/schema.js';
 import { builtinDecoderNames } from '../../src/profiles/decoders/registry.js';
 import type { SampleValue } from '../../src/profiles/profile.js';
-import { assertClearError, assertIssue, FUZZ_TEST, fuzzTarget } from './fuzz.js';
+import { assertClearError, assertIssue, FUZZ_TEST, fuzzTarget, schemaKeys } from './fuzz.js';
 import { applyEdit, jsonEdits, jsonLike } from './json-edits.js';
 
 const fuzz = fuzzTarget('profile-load');
@@ -55,16 +55,6 @@ function loadOrRefuse(text: string, bytes: readonly Uint8Array[]): void {
   for (const result of runExamples(profile)) assert.ok(result.ok || result.problems.length > 0);
 }
 
-/** Every key the profile schema knows, and those of layouts and line formats (free-form there). */
-function schemaKeys(node: unknown, out = new Set<string>()): Set<string> {
-  if (node && typeof node === 'object') {
-    const n = node as { properties?: Record<string, unknown>; items?: unknown; anyOf?: unknown[] };
-    for (const [k, v] of Object.entries(n.properties ?? {})) { out.add(k); schemaKeys(v, out); }
-    if (n.items) schemaKeys(n.items, out);
-    for (const v of n.anyOf ?? []) schemaKeys(v, out);
-  }
-  return out;
-}
 const KEYS = [
   ...schemaKeys(ProfileSchema), 'layout', 'lines', 'builtin', 'source', 'time', 'options', 'name', 'type', 'endian', 'scale', 'offset', 'when',
   'repeat', 'expect', 'bytes', 'of', 'bits', 'as', 'fields', 'field', 'bit', 'is', 'equals', 'trailing', 'kind', 'columns', 'delimiter', 'regex',
